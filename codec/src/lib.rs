@@ -1,0 +1,29 @@
+//! # m2msim-codec
+//!
+//! Byte-exact codecs for every format m2msim speaks. The crate is pure: no I/O, no clock, no randomness and
+//! no ciphers (those live in `m2msim-scp80`).
+//!
+//! SIM side:
+//! - [`apdu`]: command and response APDUs and status words (ISO/IEC 7816-4, TS 102 221, TS 51.011).
+//! - [`tlv`]: BER-TLV and COMPREHENSION-TLV (TS 101 220 §7.1).
+//! - [`ota`]: secured packet framing of TS 102 225 / TS 31.115 (SPI, KIc, KID, TAR, CNTR, PoR status) for
+//!   SMS-PP, SMS-CB, CAT_TP, TCP/IP and USSD, with the exact bytes an RC/CC covers.
+//! - [`sms`]: SMS TPDUs of TS 23.040 (DELIVER, SUBMIT, DELIVER-REPORT, STATUS-REPORT), the user-data header
+//!   and concatenation.
+//! - [`cat`]: card application toolkit objects of TS 102 223 / TS 31.111 (ENVELOPE SMS-PP download, SEND
+//!   SHORT MESSAGE, REFRESH, TERMINAL RESPONSE).
+//! - [`rfm`]: remote command scripts of TS 102 226 (compact and expanded) and their responses.
+//! - [`sim`]: contents of elementary files (EF_IMSI, EF_ICCID, EF_AD, EF_LOCI, EF_PSLOCI, EF_EPSLOCI, PLMN ids).
+//!
+//! Every binary format implements [`Decode`] and [`Encode`]; for every input that decodes,
+//! `encode(decode(b)) == b`. Decoders return a [`DecodeError`] with the absolute byte offset of the problem
+//! and never panic.
+
+pub mod error;
+pub mod hexser;
+pub mod reader;
+pub mod testdata;
+pub mod tlv;
+
+pub use error::{DecodeError, DecodeErrorKind, DecodeResult};
+pub use reader::{Decode, Encode, Reader, decode_exact};

@@ -62,3 +62,100 @@ fn bad_input_exits_2_with_one_line() {
     let o = m2mcodec(&["encode", "ctlv"], Some("{\"not\": 1}"));
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn pkg0_build_decode_verify() {
+    let o = m2mcodec(
+        &[
+            "pkg0",
+            "build",
+            "--server-id",
+            "com.example.dm",
+            "--password",
+            "srvpw",
+            "--nonce",
+            "0a0b0c",
+            "--session-id",
+            "0x1A2B",
+            "--ui-mode",
+            "background",
+            "--initiator",
+            "server",
+            "--version",
+            "12",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let hex_pkg = stdout(&o);
+    assert_eq!(&hex_pkg[32..36], "0318", "v12 / background / server");
+    let json = assert_round_trip("pkg0", &hex_pkg);
+    assert!(json.contains("\"session_id\":6699") && json.contains("\"ui_mode\":\"background\""), "{json}");
+    let ok = m2mcodec(
+        &[
+            "pkg0",
+            "verify",
+            "--server-id",
+            "com.example.dm",
+            "--password",
+            "srvpw",
+            "--nonce",
+            "0a0b0c",
+            &hex_pkg,
+        ],
+        None,
+    );
+    assert_eq!(ok.status.code(), Some(0));
+    let bad = m2mcodec(
+        &[
+            "pkg0",
+            "verify",
+            "--server-id",
+            "com.example.dm",
+            "--password",
+            "wrong",
+            "--nonce",
+            "0a0b0c",
+            &hex_pkg,
+        ],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let garbage =
+        m2mcodec(&["pkg0", "verify", "--server-id", "x", "--password", "p", "--nonce", "00", "0011"], None);
+    assert_eq!(garbage.status.code(), Some(2));
+}
+
+#[test]
+fn auth_credentials() {
+    let o = m2mcodec(
+        &["auth", "md5", "--user", "Bruce2", "--password", "OhBehave", "--nonce-b64", "Tm9uY2U="],
+        None,
+    );
+    assert_eq!(stdout(&o), "Zz6EivR3yeaaENcRN6lpAQ==");
+    let o = m2mcodec(&["auth", "basic", "--user", "Scts", "--password", "SampleClient"], None);
+    assert_eq!(stdout(&o), "U2N0czpTYW1wbGVDbGllbnQ=");
+    let dir = std::env::temp_dir().join(format!("m2mcodec-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let body = dir.join("body.xml");
+    std::fs::write(&body, "<SyncML/>").unwrap();
+    let o = m2mcodec(
+        &[
+            "auth",
+            "hmac",
+            "--user",
+            "u",
+            "--password",
+            "p",
+            "--nonce-hex",
+            "00010203",
+            "--body-file",
+            body.to_str().unwrap(),
+        ],
+        None,
+    );
+    let v = stdout(&o);
+    let h = m2msim_codec::dm::auth::HmacHeader::parse(&v).unwrap();
+    assert!(h.verify(b"p", &[0, 1, 2, 3], b"<SyncML/>").unwrap());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -200,10 +200,10 @@ impl HmacHeader {
     /// # Errors
     /// [`HmacHeaderError::UnsupportedAlgorithm`] for an algorithm other than MD5.
     pub fn verify(&self, password: &[u8], nonce: &[u8], body: &[u8]) -> Result<bool, HmacHeaderError> {
-        if let Some(a) = &self.algorithm {
-            if !a.eq_ignore_ascii_case("MD5") {
-                return Err(HmacHeaderError::UnsupportedAlgorithm);
-            }
+        if let Some(a) = &self.algorithm
+            && !a.eq_ignore_ascii_case("MD5")
+        {
+            return Err(HmacHeaderError::UnsupportedAlgorithm);
         }
         let want = hmac_mac(self.username.as_bytes(), password, nonce, body);
         Ok(ct_eq(want.as_bytes(), self.mac.trim().as_bytes()))

@@ -1,5 +1,7 @@
 //! The `m2mcodec` binary as a user runs it: decode → JSON, JSON → encode, exit codes.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 

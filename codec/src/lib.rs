@@ -16,6 +16,7 @@
 //! - [`sim`]: contents of elementary files (EF_IMSI, EF_ICCID, EF_AD, EF_LOCI, EF_PSLOCI, EF_EPSLOCI, PLMN ids).
 //!
 //! OMA DM side:
+//! - [`syncml`]: SyncML DM messages: status and alert codes.
 //! - [`dm`]: authentication (basic, MD5 digest, `x-syncml-hmac`) and package 0.
 //!
 //! Every binary format implements [`Decode`] and [`Encode`]; for every input that decodes,
@@ -26,6 +27,7 @@ pub mod dm;
 pub mod error;
 pub mod hexser;
 pub mod reader;
+pub mod syncml;
 pub mod testdata;
 pub mod tlv;
 

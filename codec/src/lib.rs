@@ -19,9 +19,13 @@
 //! `encode(decode(b)) == b`. Decoders return a [`DecodeError`] with the absolute byte offset of the problem
 //! and never panic.
 
+pub mod apdu;
+pub mod cat;
 pub mod error;
 pub mod hexser;
 pub mod reader;
+pub mod rfm;
+pub mod sim;
 pub mod testdata;
 pub mod tlv;
 

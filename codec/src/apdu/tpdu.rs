@@ -267,7 +267,12 @@ mod tests {
 
     proptest! {
         #[test]
-        fn round_trip(h in any::<[u8; 4]>(), d in proptest::collection::vec(any::<u8>(), 0..=255), le in any::<u8>(), out in any::<bool>()) {
+        fn round_trip(
+            h in any::<[u8; 4]>(),
+            d in proptest::collection::vec(any::<u8>(), 0..=255),
+            le in any::<u8>(),
+            out in any::<bool>(),
+        ) {
             let t = if out {
                 CommandTpdu::outgoing(Cla(h[0]), h[1], h[2], h[3], le)
             } else {

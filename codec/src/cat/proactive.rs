@@ -50,6 +50,23 @@ fn missing(what: &'static str, reason: &'static str) -> DecodeError {
     DecodeError::invalid(what, reason, 0)
 }
 
+/// The objects every canonical proactive command starts with: `81` command details, `82` device identities
+/// (CR set), then the alpha identifier `05` (CR clear) when there is one.
+fn canonical_head(
+    details: CommandDetails,
+    identities: DeviceIdentities,
+    alpha: Option<&AlphaIdentifier>,
+) -> Vec<SimpleTlv> {
+    let mut objects = vec![
+        SimpleTlv::required(SimpleValue::CommandDetails(details)),
+        SimpleTlv::required(SimpleValue::DeviceIdentities(identities)),
+    ];
+    if let Some(a) = alpha {
+        objects.push(SimpleTlv::new(SimpleValue::AlphaIdentifier(a.clone())));
+    }
+    objects
+}
+
 /// SEND SHORT MESSAGE (TS 102 223 §6.6.9, TS 31.111 §6.6.9): command details (type `13`), device identities
 /// (UICC → network), an optional alpha identifier, an optional address (the service centre) and the SMS TPDU
 /// (an SMS-SUBMIT, kept as bytes here).
@@ -92,13 +109,8 @@ impl SendShortMessage {
     /// (decision: CR set on all but the alpha identifier, as in the real-card command of scp80_vectors.json).
     #[must_use]
     pub fn to_command(&self) -> ProactiveCommand {
-        let mut objects = vec![
-            SimpleTlv::required(SimpleValue::CommandDetails(self.command_details)),
-            SimpleTlv::required(SimpleValue::DeviceIdentities(self.device_identities)),
-        ];
-        if let Some(a) = &self.alpha_identifier {
-            objects.push(SimpleTlv::new(SimpleValue::AlphaIdentifier(a.clone())));
-        }
+        let mut objects =
+            canonical_head(self.command_details, self.device_identities, self.alpha_identifier.as_ref());
         if let Some(a) = &self.address {
             objects.push(SimpleTlv::required(SimpleValue::Address(a.clone())));
         }
@@ -171,13 +183,8 @@ impl Refresh {
     /// (decision: CR set on all but the alpha identifier).
     #[must_use]
     pub fn to_command(&self) -> ProactiveCommand {
-        let mut objects = vec![
-            SimpleTlv::required(SimpleValue::CommandDetails(self.command_details)),
-            SimpleTlv::required(SimpleValue::DeviceIdentities(self.device_identities)),
-        ];
-        if let Some(a) = &self.alpha_identifier {
-            objects.push(SimpleTlv::new(SimpleValue::AlphaIdentifier(a.clone())));
-        }
+        let mut objects =
+            canonical_head(self.command_details, self.device_identities, self.alpha_identifier.as_ref());
         if let Some(f) = &self.file_list {
             objects.push(SimpleTlv::required(SimpleValue::FileList(f.clone())));
         }

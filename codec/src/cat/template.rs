@@ -26,90 +26,48 @@ fn is_minimal(f: &LenForm) -> bool {
     *f == LenForm::Minimal
 }
 
+/// One typed getter: the first object of variant `$variant`.
+macro_rules! accessor {
+    ($name:ident, $variant:ident, $ty:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[must_use]
+        pub fn $name(&self) -> Option<&$ty> {
+            self.objects.iter().find_map(|o| match &o.value {
+                SimpleValue::$variant(v) => Some(v),
+                _ => None,
+            })
+        }
+    };
+}
+
 /// Typed getters over a list of simple TLVs: each returns the first object of its kind.
 macro_rules! object_accessors {
     ($t:ty) => {
         impl $t {
-            /// The first command details object (TS 102 223 §8.6).
-            #[must_use]
-            pub fn command_details(&self) -> Option<&CommandDetails> {
-                self.objects.iter().find_map(|o| match &o.value {
-                    SimpleValue::CommandDetails(v) => Some(v),
-                    _ => None,
-                })
-            }
-
-            /// The first device identities object (§8.7).
-            #[must_use]
-            pub fn device_identities(&self) -> Option<&DeviceIdentities> {
-                self.objects.iter().find_map(|o| match &o.value {
-                    SimpleValue::DeviceIdentities(v) => Some(v),
-                    _ => None,
-                })
-            }
-
-            /// The first result object (§8.12).
-            #[must_use]
-            pub fn result(&self) -> Option<&CommandResult> {
-                self.objects.iter().find_map(|o| match &o.value {
-                    SimpleValue::Result(v) => Some(v),
-                    _ => None,
-                })
-            }
-
-            /// The first duration object (§8.8).
-            #[must_use]
-            pub fn duration(&self) -> Option<&Duration> {
-                self.objects.iter().find_map(|o| match &o.value {
-                    SimpleValue::Duration(v) => Some(v),
-                    _ => None,
-                })
-            }
-
-            /// The first alpha identifier (§8.2).
-            #[must_use]
-            pub fn alpha_identifier(&self) -> Option<&AlphaIdentifier> {
-                self.objects.iter().find_map(|o| match &o.value {
-                    SimpleValue::AlphaIdentifier(v) => Some(v),
-                    _ => None,
-                })
-            }
-
-            /// The first address (§8.1).
-            #[must_use]
-            pub fn address(&self) -> Option<&Address> {
-                self.objects.iter().find_map(|o| match &o.value {
-                    SimpleValue::Address(v) => Some(v),
-                    _ => None,
-                })
-            }
-
-            /// The first SMS TPDU (TS 31.111 §8.13).
-            #[must_use]
-            pub fn sms_tpdu(&self) -> Option<&SmsTpdu> {
-                self.objects.iter().find_map(|o| match &o.value {
-                    SimpleValue::SmsTpdu(v) => Some(v),
-                    _ => None,
-                })
-            }
-
-            /// The first file list (§8.18).
-            #[must_use]
-            pub fn file_list(&self) -> Option<&FileList> {
-                self.objects.iter().find_map(|o| match &o.value {
-                    SimpleValue::FileList(v) => Some(v),
-                    _ => None,
-                })
-            }
-
-            /// The first AID (§8.60).
-            #[must_use]
-            pub fn aid(&self) -> Option<&Aid> {
-                self.objects.iter().find_map(|o| match &o.value {
-                    SimpleValue::Aid(v) => Some(v),
-                    _ => None,
-                })
-            }
+            accessor!(
+                command_details,
+                CommandDetails,
+                CommandDetails,
+                "The first command details object (TS 102 223 §8.6)."
+            );
+            accessor!(
+                device_identities,
+                DeviceIdentities,
+                DeviceIdentities,
+                "The first device identities object (§8.7)."
+            );
+            accessor!(result, Result, CommandResult, "The first result object (§8.12).");
+            accessor!(duration, Duration, Duration, "The first duration object (§8.8).");
+            accessor!(
+                alpha_identifier,
+                AlphaIdentifier,
+                AlphaIdentifier,
+                "The first alpha identifier (§8.2)."
+            );
+            accessor!(address, Address, Address, "The first address (§8.1).");
+            accessor!(sms_tpdu, SmsTpdu, SmsTpdu, "The first SMS TPDU (TS 31.111 §8.13).");
+            accessor!(file_list, FileList, FileList, "The first file list (§8.18).");
+            accessor!(aid, Aid, Aid, "The first AID (§8.60).");
         }
     };
 }

@@ -320,7 +320,13 @@ proptest! {
     }
 
     #[test]
-    fn views_round_trip(n in any::<u8>(), q in any::<u8>(), tpdu in arb_bytes(150), alpha in proptest::option::of(arb_bytes(8)), digits in proptest::option::of("[0-9]{1,12}")) {
+    fn views_round_trip(
+        n in any::<u8>(),
+        q in any::<u8>(),
+        tpdu in arb_bytes(150),
+        alpha in proptest::option::of(arb_bytes(8)),
+        digits in proptest::option::of("[0-9]{1,12}"),
+    ) {
         let mut s = SendShortMessage::new(n, tpdu.clone());
         s.command_details.qualifier = q;
         s.alpha_identifier = alpha.map(AlphaIdentifier);

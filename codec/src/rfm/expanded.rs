@@ -704,7 +704,10 @@ mod tests {
 
     proptest! {
         #[test]
-        fn script_round_trip(length in arb_template_form(), items in proptest::collection::vec(arb_command_item(), 0..5)) {
+        fn script_round_trip(
+            length in arb_template_form(),
+            items in proptest::collection::vec(arb_command_item(), 0..5),
+        ) {
             let s = ExpandedScript { length, items };
             let b = s.encode();
             let back = ExpandedScript::decode_exact(&b).unwrap();
@@ -715,7 +718,10 @@ mod tests {
         }
 
         #[test]
-        fn response_round_trip(length in arb_template_form(), items in proptest::collection::vec(arb_response_item(), 0..5)) {
+        fn response_round_trip(
+            length in arb_template_form(),
+            items in proptest::collection::vec(arb_response_item(), 0..5),
+        ) {
             let s = ExpandedResponse { length, items };
             let b = s.encode();
             let back = ExpandedResponse::decode_exact(&b).unwrap();
@@ -725,7 +731,10 @@ mod tests {
         }
 
         #[test]
-        fn bytes_round_trip(b in proptest::collection::vec(any::<u8>(), 0..40), t in prop_oneof![Just(0xAAu8), Just(0xAE), Just(0xAB), Just(0xAF)]) {
+        fn bytes_round_trip(
+            b in proptest::collection::vec(any::<u8>(), 0..40),
+            t in prop_oneof![Just(0xAAu8), Just(0xAE), Just(0xAB), Just(0xAF)],
+        ) {
             let mut b = b;
             b.insert(0, t);
             if let Ok(s) = ExpandedScript::decode_exact(&b) {

@@ -182,10 +182,16 @@ mod tests {
 
     proptest! {
         #[test]
-        fn typed_round_trip(d in "[0-9]{0,15}", t in 0u8..8, filler in 0u8..16, trailing in proptest::collection::vec(any::<u8>(), 0..4)) {
-            // The filler only exists for an even, non-zero count… and for zero digits it is the first nibble.
+        fn typed_round_trip(
+            d in "[0-9]{0,15}",
+            t in 0u8..8,
+            filler in 0u8..16,
+            trailing in proptest::collection::vec(any::<u8>(), 0..4),
+        ) {
+            // The filler is only written after an even count (for zero digits it is the first nibble).
             let even = d.len() % 2 == 0;
-            let f = EfImsi { imsi: Imsi::new(&d).unwrap(), identity_type: t, filler: if even { filler } else { 0xF }, trailing };
+            let filler = if even { filler } else { 0xF };
+            let f = EfImsi { imsi: Imsi::new(&d).unwrap(), identity_type: t, filler, trailing };
             let b = f.encode();
             prop_assert_eq!(EfImsi::decode_exact(&b).unwrap(), f);
         }

@@ -21,6 +21,7 @@
 
 pub mod error;
 pub mod hexser;
+pub mod ota;
 pub mod reader;
 pub mod testdata;
 pub mod tlv;

@@ -22,6 +22,7 @@
 pub mod error;
 pub mod hexser;
 pub mod ota;
+pub mod sms;
 pub mod reader;
 pub mod testdata;
 pub mod tlv;

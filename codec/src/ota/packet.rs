@@ -22,7 +22,7 @@
 //! - USSD framing (CPI `03`, RPI `04`, BER lengths, null CHI/RHI, checksum from the CPI) follows the
 //!   CAT_TP layout; it is **not verified** against the TS 31.115 text, and no public vector exists.
 //! - The TCP/IP identification packet (IPI `03`, BER IPL, identification data kept as bytes) is from
-//!   memory of TS 102 225 §5.2 [M]; the data is not interpreted.
+//!   memory of TS 102 225 §5.2 \[M\]; the data is not interpreted.
 
 use serde::{Deserialize, Serialize};
 
@@ -613,7 +613,7 @@ impl Encode for ResponseUserData {
     }
 }
 
-/// The TCP/IP identification packet (TS 102 225 §5.2 [M]): IPI `03`, a BER-coded IPL and the
+/// The TCP/IP identification packet (TS 102 225 §5.2 \[M\]): IPI `03`, a BER-coded IPL and the
 /// identification data, which is kept as bytes and not interpreted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentificationPacket {

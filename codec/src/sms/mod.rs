@@ -7,7 +7,7 @@
 //!   CAT Address TLV), [`Scts`], [`ValidityPeriod`], [`Pid`], [`Dcs`];
 //! - user data: [`UserData`] (TP-UDL + TP-UD, kept raw after the header), [`Udh`] with typed [`Ie`]s, GSM
 //!   7-bit packing in [`gsm7`];
-//! - concatenation of secured packets ([`concat`]): [`concat::split`], [`concat::deliver_tpdus`],
+//! - concatenation of secured packets ([`concat`](mod@concat)): [`concat::split`], [`concat::deliver_tpdus`],
 //!   [`concat::Reassembler`].
 //!
 //! An SMS-DELIVER decode allocates only for its payloads (the UDH IE list and the body); addresses, time

@@ -11,8 +11,11 @@ use crate::error::DecodeResult;
 use crate::reader::{Decode, Encode, Reader};
 
 /// One information element of a user-data header (TS 23.040 §9.2.3.24; `70`/`71` from TS 31.115 §4).
+///
+/// Deserialising normalises an `other` IE that has a typed form (e.g. IEI `00` with 3 octets) to that
+/// form, so JSON → value → JSON is stable whatever the input JSON chose.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", from = "IeRepr")]
 pub enum Ie {
     /// IEI `00`: concatenated short message, 8-bit reference (§9.2.3.24.1).
     Concat8 {
@@ -60,6 +63,52 @@ pub enum Ie {
         #[serde(with = "crate::hexser")]
         data: Vec<u8>,
     },
+}
+
+/// Deserialisation shadow of [`Ie`].
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum IeRepr {
+    Concat8 {
+        reference: u8,
+        total: u8,
+        seq: u8,
+    },
+    Concat16 {
+        reference: u16,
+        total: u8,
+        seq: u8,
+    },
+    Ports8 {
+        destination: u8,
+        originator: u8,
+    },
+    Ports16 {
+        destination: u16,
+        originator: u16,
+    },
+    CommandPacket,
+    ResponsePacket,
+    Other {
+        #[serde(with = "crate::hexser::byte")]
+        iei: u8,
+        #[serde(with = "crate::hexser")]
+        data: Vec<u8>,
+    },
+}
+
+impl From<IeRepr> for Ie {
+    fn from(r: IeRepr) -> Self {
+        match r {
+            IeRepr::Concat8 { reference, total, seq } => Self::Concat8 { reference, total, seq },
+            IeRepr::Concat16 { reference, total, seq } => Self::Concat16 { reference, total, seq },
+            IeRepr::Ports8 { destination, originator } => Self::Ports8 { destination, originator },
+            IeRepr::Ports16 { destination, originator } => Self::Ports16 { destination, originator },
+            IeRepr::CommandPacket => Self::CommandPacket,
+            IeRepr::ResponsePacket => Self::ResponsePacket,
+            IeRepr::Other { iei, data } => Self::from_raw(iei, &data),
+        }
+    }
 }
 
 impl Ie {
@@ -234,6 +283,18 @@ mod tests {
         let (u, _) = Udh::decode(&hex::decode("03700100").unwrap()).unwrap();
         assert_eq!(u.0, vec![Ie::Other { iei: 0x70, data: vec![0] }]);
         assert!(!u.has_command_packet());
+    }
+
+    #[test]
+    fn json_normalises_other_to_typed() {
+        let u: Udh = serde_json::from_str(
+            r#"[{"other":{"iei":"70","data":""}},{"other":{"iei":"00","data":"010203"}}]"#,
+        )
+        .unwrap();
+        assert_eq!(u.0, vec![Ie::CommandPacket, Ie::Concat8 { reference: 1, total: 2, seq: 3 }]);
+        let j = serde_json::to_string(&u).unwrap();
+        assert_eq!(j, r#"["command_packet",{"concat8":{"reference":1,"total":2,"seq":3}}]"#);
+        assert_eq!(serde_json::from_str::<Udh>(&j).unwrap(), u);
     }
 
     #[test]

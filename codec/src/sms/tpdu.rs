@@ -20,6 +20,24 @@ use crate::reader::{Decode, Encode, Reader};
 
 const UDHI: u8 = 0x40;
 
+/// Serde helper: `Option<u8>` as two hex digits or null (TP-FCS, TP-PI).
+mod opt_byte {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(b: &Option<u8>, s: S) -> Result<S::Ok, S::Error> {
+        match b {
+            Some(b) => crate::hexser::byte::serialize(b, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
+        #[derive(Deserialize)]
+        struct Hex(#[serde(with = "crate::hexser::byte")] u8);
+        Ok(Option::<Hex>::deserialize(d)?.map(|h| h.0))
+    }
+}
+
 fn check_mti(
     r: &Reader<'_>,
     first: u8,
@@ -307,7 +325,7 @@ pub struct DeliverReport {
     #[serde(with = "crate::hexser::byte")]
     pub first_octet: u8,
     /// TP-FCS: present for RP-ERROR, absent for RP-ACK.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_byte")]
     pub failure_cause: Option<u8>,
     /// TP-PI (presence bits recomputed when encoding).
     #[serde(with = "crate::hexser::byte")]
@@ -449,7 +467,7 @@ pub struct StatusReport {
     #[serde(with = "crate::hexser::byte")]
     pub status: u8,
     /// TP-PI, when present (presence bits recomputed when encoding).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_byte")]
     pub parameter_indicator: Option<u8>,
     /// TP-PI extension octets, as read.
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "crate::hexser")]

@@ -169,6 +169,18 @@ impl UserData {
         }
     }
 
+    /// The TP-UD octets without the UDL: header (if any) then body. For an SMS-PP PoR this is the
+    /// `02 71 00 …` form [`crate::ota::ResponseUserData`] reads, whether or not TP-UDHI was set.
+    #[must_use]
+    pub fn ud_octets(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.header_len() + self.body.len());
+        if let Some(h) = &self.header {
+            h.encode_to(&mut out);
+        }
+        out.extend_from_slice(&self.body);
+        out
+    }
+
     /// Encoded size (UDL octet included).
     #[must_use]
     pub fn encoded_len(&self) -> usize {
@@ -215,6 +227,7 @@ mod tests {
         assert_eq!(u.payload(Dcs(0xF6)), &[0xAA, 0xBB]);
         assert!(u.udl_consistent(Dcs(0xF6)));
         assert_eq!(UserData::octets(Some(Udh(vec![Ie::CommandPacket])), vec![0xAA, 0xBB]).unwrap(), u);
+        assert_eq!(hex::encode(u.ud_octets()), "027000aabb");
         // UDL counting only the header (pySim's test TPDU): payload empty, the rest is excess.
         let u = read("03027000aabb", true, 0xF6);
         assert!(u.payload(Dcs(0xF6)).is_empty());

@@ -182,9 +182,7 @@ fn envelope_and_proactive_tpdus() {
     assert_eq!(s.destination.to_string(), "910");
     assert_eq!(s.validity_period, ValidityPeriod::None);
     assert!(s.user_data.header.as_ref().unwrap().has_response_packet());
-    let mut ud = Vec::new();
-    s.user_data.encode_to(&mut ud);
-    let por = ResponseUserData::decode_exact(&ud[1..]).unwrap();
+    let por = ResponseUserData::decode_exact(&s.user_data.ud_octets()).unwrap();
     assert_eq!(hex::encode(por.encode()), v["input_user_data"].as_str().unwrap());
     assert!(matches!(Tpdu::decode_ms_to_sc(tpdu, RpKind::Ack).unwrap(), Tpdu::Submit(_)));
 }
@@ -283,11 +281,15 @@ fn deliver_report_forms() {
     assert_eq!(r.rp_kind(), RpKind::Ack);
     // Sent without UDHI, the PoR's UDH stays in the body (TS 31.115: treated as if UDHI were set).
     assert_eq!(r.user_data.as_ref().unwrap().body, por);
+    assert!(ResponseUserData::decode_exact(&r.user_data.as_ref().unwrap().ud_octets()).is_ok());
     // RP-ERROR with TP-FCS D4 (SIM data download error) and no optional fields.
     let e = DeliverReport::error(0xD4, None, None, None);
     assert_eq!(hex::encode(e.encode()), "00d400");
     let back = DeliverReport::decode_error(&e.encode()).unwrap();
     assert_eq!(back, e);
+    let j = serde_json::to_string(&back).unwrap();
+    assert!(j.contains(r#""failure_cause":"d4""#), "{j}");
+    assert_eq!(serde_json::from_str::<DeliverReport>(&j).unwrap(), e);
     assert_eq!(back.rp_kind(), RpKind::Error);
     // Read as RP-ACK, the FCS becomes a TP-PI (D4: extension bit, UDL present) whose fields are missing.
     assert!(DeliverReport::decode_ack(&e.encode()).is_err());
@@ -606,10 +608,14 @@ proptest! {
     }
 
     #[test]
-    fn json_round_trip(d in arb_deliver(), s in arb_submit()) {
+    fn json_round_trip(d in arb_deliver(), s in arb_submit(), r in arb_deliver_report(), t in arb_status_report()) {
         let j = serde_json::to_string(&d).unwrap();
         prop_assert_eq!(&serde_json::from_str::<Deliver>(&j).unwrap(), &d);
         let j = serde_json::to_string(&s).unwrap();
         prop_assert_eq!(&serde_json::from_str::<Submit>(&j).unwrap(), &s);
+        let j = serde_json::to_string(&r).unwrap();
+        prop_assert_eq!(&serde_json::from_str::<DeliverReport>(&j).unwrap(), &r);
+        let j = serde_json::to_string(&Tpdu::StatusReport(t.clone())).unwrap();
+        prop_assert_eq!(serde_json::from_str::<Tpdu>(&j).unwrap(), Tpdu::StatusReport(t));
     }
 }

@@ -211,9 +211,39 @@ impl From<AddressRepr> for Address {
 }
 
 /// SMS TPDU (TS 31.111 §8.13): an SMS-DELIVER (in SMS-PP download) or SMS-SUBMIT (in SEND SHORT MESSAGE),
-/// kept as bytes here (the TPDU codec lives in the `sms` module).
+/// kept as bytes so the object round-trips whatever it holds; [`SmsTpdu::deliver`] / [`SmsTpdu::submit`] decode it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct SmsTpdu(#[serde(with = "crate::hexser")] pub Vec<u8>);
+
+impl SmsTpdu {
+    /// Decodes the TPDU as the SMS-DELIVER of an SMS-PP download (TS 31.111 §7.1.1: SC → MS direction).
+    ///
+    /// # Errors
+    /// As [`crate::sms::tpdu::Deliver`]'s decoder; offsets are relative to the TPDU.
+    pub fn deliver(&self) -> crate::DecodeResult<crate::sms::tpdu::Deliver> {
+        <crate::sms::tpdu::Deliver as crate::Decode>::decode_exact(&self.0)
+    }
+
+    /// Decodes the TPDU as the SMS-SUBMIT of a SEND SHORT MESSAGE (TS 102 223 §6.4.10, MS → SC).
+    ///
+    /// # Errors
+    /// As [`crate::sms::tpdu::Submit`]'s decoder; offsets are relative to the TPDU.
+    pub fn submit(&self) -> crate::DecodeResult<crate::sms::tpdu::Submit> {
+        <crate::sms::tpdu::Submit as crate::Decode>::decode_exact(&self.0)
+    }
+
+    /// The object carrying an SMS-DELIVER.
+    #[must_use]
+    pub fn from_deliver(d: &crate::sms::tpdu::Deliver) -> Self {
+        Self(crate::Encode::encode(d))
+    }
+
+    /// The object carrying an SMS-SUBMIT.
+    #[must_use]
+    pub fn from_submit(s: &crate::sms::tpdu::Submit) -> Self {
+        Self(crate::Encode::encode(s))
+    }
+}
 
 /// Response length (TS 102 223 §8.11): minimum and maximum length of the expected response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -353,3 +353,40 @@ proptest! {
         }
     }
 }
+
+/// The layers of a real SMS-PP download, all the way down: ENVELOPE → SMS-DELIVER → secured command packet,
+/// and of a real SEND SHORT MESSAGE: proactive command → SMS-SUBMIT → PoR user data.
+#[test]
+fn envelope_and_send_short_message_layers() {
+    use crate::ota::{CommandPacket, ResponseUserData, Transport};
+    let env = hex::decode(
+        "d147820283818604001032548b3b400290217ff6227052000000002d02700000281516191212b0000127fa28a5\
+         bac69d3c5e9df2c7155dfdde449c826b236215566530787b30e8be5d",
+    )
+    .unwrap();
+    let e = Envelope::decode_exact(&env).unwrap();
+    let dl = SmsPpDownload::from_envelope(&e).unwrap();
+    let deliver = dl.tpdu.deliver().unwrap();
+    let ud = &deliver.user_data;
+    assert!(ud.header.as_ref().unwrap().has_command_packet());
+    let packet = CommandPacket::decode_for(Transport::SmsPp, &ud.body).unwrap();
+    assert_eq!(packet.header.tar.0, [0xB0, 0x00, 0x01]);
+    assert_eq!(packet.cpl(), 0x28);
+    // Rebuilding from the typed DELIVER gives the same envelope.
+    let again = SmsPpDownload { tpdu: SmsTpdu::from_deliver(&deliver), ..dl };
+    assert_eq!(again.to_envelope().encode(), env);
+
+    let pc = hex::decode(
+        "d04781030113008202818305008b3a4100038119f000f631027100002c0ec00000888b39c361c66d5f3dc4efcef5\
+         08cc228021dd34e577b147e54eff18b3922c9176644e2e8aa9a695",
+    )
+    .unwrap();
+    let p = ProactiveCommand::decode_exact(&pc).unwrap();
+    let sms = p.objects.iter().find_map(|o| match &o.value {
+        SimpleValue::SmsTpdu(t) => Some(t.clone()),
+        _ => None,
+    });
+    let submit = sms.unwrap().submit().unwrap();
+    let por = ResponseUserData::decode_exact(&submit.user_data.ud_octets()).unwrap();
+    assert_eq!(por.packet.tar.0, [0xC0, 0x00, 0x00]);
+}

@@ -266,6 +266,9 @@ impl P3Arg {
     }
 }
 
+/// Decoded inner layers by name.
+type Layers = serde_json::Map<String, serde_json::Value>;
+
 /// One decodable/encodable format.
 struct Kind {
     name: &'static str,
@@ -273,7 +276,7 @@ struct Kind {
     decode: fn(&[u8], &Opts) -> Result<serde_json::Value, String>,
     encode: fn(serde_json::Value, &Opts) -> Result<Vec<u8>, String>,
     /// The layers inside, decoded for reading (printed under `"decoded"`, ignored by `encode`).
-    inner: Option<fn(&[u8], &Opts) -> serde_json::Map<String, serde_json::Value>>,
+    inner: Option<fn(&[u8], &Opts) -> Layers>,
 }
 
 /// Adds `key: value` to `m` when `value` decoded, or `key_error: reason` when it did not.
@@ -326,7 +329,7 @@ mod erased {
     }
 }
 
-fn command_packet_layers(p: DecodeResult<CommandPacket>, m: &mut serde_json::Map<String, serde_json::Value>) {
+fn command_packet_layers(p: DecodeResult<CommandPacket>, m: &mut Layers) {
     if let Ok(p) = &p {
         m.insert("command_header".into(), header_view(&p.header));
         if !p.header.spi.ciphered() {
@@ -337,13 +340,13 @@ fn command_packet_layers(p: DecodeResult<CommandPacket>, m: &mut serde_json::Map
 }
 
 /// SMS-DELIVER → the secured command packet it carries (UDH IE 70).
-fn deliver_layers(d: &Deliver, m: &mut serde_json::Map<String, serde_json::Value>) {
+fn deliver_layers(d: &Deliver, m: &mut Layers) {
     if d.user_data.header.as_ref().is_some_and(|h| h.has_command_packet()) {
         command_packet_layers(CommandPacket::decode_for(Transport::SmsPp, &d.user_data.body), m);
     }
 }
 
-fn ota_command_inner(b: &[u8], o: &Opts) -> serde_json::Map<String, serde_json::Value> {
+fn ota_command_inner(b: &[u8], o: &Opts) -> Layers {
     let mut m = serde_json::Map::new();
     if let Ok(p) = CommandPacket::decode_for(o.transport.transport(), b) {
         m.insert("command_header".into(), header_view(&p.header));
@@ -354,7 +357,7 @@ fn ota_command_inner(b: &[u8], o: &Opts) -> serde_json::Map<String, serde_json::
     m
 }
 
-fn envelope_inner(b: &[u8], _: &Opts) -> serde_json::Map<String, serde_json::Value> {
+fn envelope_inner(b: &[u8], _: &Opts) -> Layers {
     let mut m = serde_json::Map::new();
     if let Some(t) = Envelope::decode_exact(b).ok().as_ref().and_then(Envelope::sms_tpdu) {
         let d = t.deliver();
@@ -366,7 +369,7 @@ fn envelope_inner(b: &[u8], _: &Opts) -> serde_json::Map<String, serde_json::Val
     m
 }
 
-fn deliver_inner(b: &[u8], _: &Opts) -> serde_json::Map<String, serde_json::Value> {
+fn deliver_inner(b: &[u8], _: &Opts) -> Layers {
     let mut m = serde_json::Map::new();
     if let Ok(d) = Deliver::decode_exact(b) {
         deliver_layers(&d, &mut m);
@@ -374,7 +377,7 @@ fn deliver_inner(b: &[u8], _: &Opts) -> serde_json::Map<String, serde_json::Valu
     m
 }
 
-fn proactive_inner(b: &[u8], _: &Opts) -> serde_json::Map<String, serde_json::Value> {
+fn proactive_inner(b: &[u8], _: &Opts) -> Layers {
     let mut m = serde_json::Map::new();
     let Ok(p) = ProactiveCommand::decode_exact(b) else { return m };
     let tpdu = p.objects.iter().find_map(|o| match &o.value {

@@ -1,0 +1,2 @@
+//! Crash test of the file counter store (written next).
+fn main() {}

@@ -15,9 +15,9 @@
 //!
 //! # Counter file format
 //!
-//! `<dir>/<card>.kvn<NN>.cntr` (NN = KVN in two decimal digits) holds exactly 10 lowercase hex digits and a
-//! newline: the highest value that may have been handed out (or, on the card side, the value last set). A
-//! missing file means 0 (never used), so the first reserved value is `00 00 00 00 01`. A file with any
+//! `<dir>/<card>.kvn<NN>.cntr` (NN = KVN in two decimal digits) holds exactly 10 hex digits (written in lower
+//! case, read in either) and a newline: the highest value that may have been handed out (or, on the card
+//! side, the value last set). A missing file means 0 (never used), so the first reserved value is `00 00 00 00 01`. A file with any
 //! other content is reported as corrupt, never silently reset. `*.tmp` files are leftovers of an
 //! interrupted write and are ignored (overwritten by the next write).
 //!
@@ -539,6 +539,22 @@ mod tests {
         assert_eq!(store.current(&card("D"), kvn(1)).unwrap().get(), 1);
         fs::remove_dir(dir.path().join("D.kvn01.cntr.tmp")).unwrap();
         assert_eq!(store.reserve(&card("D"), kvn(1)).unwrap().get(), 2);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_file_content_reads_as_a_value_or_corrupt(content in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24)) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = FileCounterStore::open(dir.path()).unwrap();
+            fs::write(store.path_for(&card("F"), kvn(1)), &content).unwrap();
+            match store.current(&card("F"), kvn(1)) {
+                Ok(v) => {
+                    let text = format!("{:010x}\n", v.get());
+                    proptest::prop_assert_eq!(text.to_ascii_lowercase(), String::from_utf8_lossy(&content).to_ascii_lowercase());
+                }
+                Err(e) => proptest::prop_assert!(matches!(e, CounterError::Corrupt { .. }), "{}", e),
+            }
+        }
     }
 
     #[test]

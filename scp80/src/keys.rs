@@ -7,7 +7,7 @@
 //! - [`Kvn`]: key version number 1..=15 (the high nibble of KIc/KID).
 //! - [`Keyset`]: one KVN with its KIc (key id 1), KID (key id 2) and optional KIK (key id 3, the key that
 //!   ciphers keys in PUT KEY), each with its algorithm, expanded once through a
-//!   [`SecurityProvider`](crate::crypto::SecurityProvider). A keyset also carries the two keyless redundancy
+//!   [`SecurityProvider`]. A keyset also carries the two keyless redundancy
 //!   checks (CRC16, CRC32), so that a packet with an RC can be checked whatever the KID holds.
 //!   [`Keyset::cipher_for_kic`] / [`Keyset::checksum_for_kid`] resolve a packet's KIc / KID byte to the
 //!   expanded key, checking the KVN and the algorithm.

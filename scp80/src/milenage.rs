@@ -20,7 +20,7 @@
 //!
 //! Parameters chosen here ([`SqnParams::default`]): IND of 5 bits (a = 32), Δ = 2^28, L = 2^5 (applied).
 //! These are the values of the example profile in TS 33.102 Annex C.3 as remembered (C.3 is not at hand):
-//! **[M]** check them against the spec text; every one can be changed through [`SqnParams`].
+//! **\[M\]** check them against the spec text; every one can be changed through [`SqnParams`].
 //! [`SqnGenerator`] follows the simplest Annex C scheme: SEQ_HE grows by one for every vector and IND
 //! cycles through 0..a.
 

@@ -388,3 +388,136 @@ fn quoted_values_are_redacted() {
     assert_eq!(redact_quoted("x \"k\" y \"z"), "x \"…\" y \"…");
     assert_eq!(redact_quoted("no quotes"), "no quotes");
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    const CIPHERS: [(CipherAlgorithm, &[usize]); 5] = [
+        (CipherAlgorithm::DesCbc, &[8]),
+        (CipherAlgorithm::DesEcb, &[8]),
+        (CipherAlgorithm::TripleDes2Cbc, &[16]),
+        (CipherAlgorithm::TripleDes3Cbc, &[24]),
+        (CipherAlgorithm::AesCbc, &[16, 24, 32]),
+    ];
+    const CHECKSUMS: [(ChecksumAlgorithm, &[usize]); 7] = [
+        (ChecksumAlgorithm::DesMac, &[8]),
+        (ChecksumAlgorithm::TdesMac2, &[16]),
+        (ChecksumAlgorithm::TdesMac3, &[24]),
+        (ChecksumAlgorithm::AesCmac { len: CmacLen::Eight }, &[16, 24, 32]),
+        (ChecksumAlgorithm::AesCmac { len: CmacLen::Four }, &[16, 24, 32]),
+        (ChecksumAlgorithm::Crc16, &[]),
+        (ChecksumAlgorithm::Crc32, &[]),
+    ];
+
+    fn cipher_spec() -> impl Strategy<Value = CipherKeySpec> {
+        (proptest::sample::select(CIPHERS.to_vec()), any::<prop::sample::Index>()).prop_flat_map(
+            |((alg, lens), i)| {
+                let len = lens[i.index(lens.len())];
+                proptest::collection::vec(any::<u8>(), len)
+                    .prop_map(move |k| CipherKeySpec::new(alg, SecretKey::from_slice(&k).unwrap()).unwrap())
+            },
+        )
+    }
+
+    fn checksum_spec() -> impl Strategy<Value = ChecksumKeySpec> {
+        (proptest::sample::select(CHECKSUMS.to_vec()), any::<prop::sample::Index>()).prop_flat_map(
+            |((alg, lens), i)| {
+                let len = if lens.is_empty() { 0 } else { lens[i.index(lens.len())] };
+                proptest::collection::vec(any::<u8>(), len).prop_map(move |k| {
+                    let key = (!k.is_empty()).then(|| SecretKey::from_slice(&k).unwrap());
+                    ChecksumKeySpec::new(alg, key).unwrap()
+                })
+            },
+        )
+    }
+
+    fn render_key(k: &SecretKey, upper: bool) -> String {
+        let h = hex::encode(k.expose_secret());
+        if upper { h.to_uppercase() } else { h }
+    }
+
+    fn render(specs: &[KeysetSpec], upper: bool) -> String {
+        let mut out = String::from("# generated\n");
+        for s in specs {
+            out.push_str(&format!("\n[[keyset]]\nkvn = {}\n", s.kvn.get()));
+            let kic = &s.kic;
+            out.push_str(&format!(
+                "kic = {{ algorithm = \"{}\", key = \"{}\" }}\n",
+                cipher_file_name(kic.algorithm()).unwrap(),
+                render_key(kic.key(), upper)
+            ));
+            let kid = &s.kid;
+            let mut line =
+                format!("kid = {{ algorithm = \"{}\"", checksum_file_name(kid.algorithm()).unwrap());
+            if let Some(k) = kid.key() {
+                line.push_str(&format!(", key = \"{}\"", render_key(k, upper)));
+            }
+            if let ChecksumAlgorithm::AesCmac { len } = kid.algorithm() {
+                line.push_str(&format!(", mac_len = {}", len.bytes()));
+            }
+            out.push_str(&line);
+            out.push_str(" }\n");
+            if let Some(kik) = &s.kik {
+                out.push_str(&format!(
+                    "kik = {{ algorithm = \"{}\", key = \"{}\" }}\n",
+                    cipher_file_name(kik.algorithm()).unwrap(),
+                    render_key(kik.key(), upper)
+                ));
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn key_files_round_trip(
+            kvns in proptest::sample::subsequence((1u8..=15).collect::<Vec<_>>(), 0..5),
+            kics in proptest::collection::vec(cipher_spec(), 5),
+            kids in proptest::collection::vec(checksum_spec(), 5),
+            kiks in proptest::collection::vec(proptest::option::of(cipher_spec()), 5),
+            upper in any::<bool>(),
+        ) {
+            let specs: Vec<KeysetSpec> = kvns
+                .iter()
+                .zip(kics)
+                .zip(kids)
+                .zip(kiks)
+                .map(|(((k, kic), kid), kik)| KeysetSpec { kvn: kvn(*k), kic, kid, kik })
+                .collect();
+            let text = render(&specs, upper);
+            let parsed: Vec<KeysetSpec> = parse_key_file(&text).unwrap().into_iter().map(|(_, _, s)| s).collect();
+            prop_assert_eq!(&parsed, &specs);
+            let sets = Keysets::from_toml(&text, &P).unwrap();
+            prop_assert_eq!(sets.len(), specs.len());
+        }
+
+        #[test]
+        fn arbitrary_key_files_never_panic(text in "\\PC{0,300}") {
+            let _ = Keysets::from_toml(&text, &P);
+        }
+
+        #[test]
+        fn near_miss_key_files_never_panic(cut in 0usize..400, byte in any::<u8>()) {
+            // Damage a good file at one position (truncate or overwrite a byte).
+            let mut bytes = GOOD_FILE.as_bytes().to_vec();
+            let i = cut % bytes.len();
+            let mut trunc = bytes.clone();
+            trunc.truncate(i);
+            if let Ok(t) = String::from_utf8(trunc) {
+                let _ = Keysets::from_toml(&t, &P);
+            }
+            bytes[i] = byte;
+            if let Ok(t) = String::from_utf8(bytes) {
+                let _ = Keysets::from_toml(&t, &P);
+            }
+        }
+
+        #[test]
+        fn secret_key_hex_round_trips(bytes in proptest::collection::vec(any::<u8>(), 1..=32), junk in "\\PC{0,40}") {
+            let k = SecretKey::from_hex(&hex::encode_upper(&bytes)).unwrap();
+            prop_assert_eq!(k.expose_secret(), bytes.as_slice());
+            let _ = SecretKey::from_hex(&junk);
+        }
+    }
+}

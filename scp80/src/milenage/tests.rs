@@ -259,3 +259,40 @@ fn generator_cycles_ind_and_stops_at_the_end() {
     assert_eq!(Sqn::new(1 << 48), None);
     assert_eq!(Sqn::new(0x0102).unwrap().to_string(), "000000000102");
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn generated_vectors_authenticate(
+            k in any::<[u8; 16]>(),
+            op in any::<[u8; 16]>(),
+            rand in any::<[u8; 16]>(),
+            seq in 1u64..1_000_000,
+            amf in any::<[u8; 2]>(),
+            flip in any::<prop::sample::Index>(),
+        ) {
+            let params = SqnParams::default();
+            let m = Milenage::with_op(&k, &op);
+            let sqn = params.sqn(seq, seq % 32);
+            let av = m.generate_av(&rand, sqn, amf);
+            let mut usim = SqnArray::new(params).unwrap();
+            let AutnOutcome::Success { keys, sqn: got, amf: got_amf } = m.check_autn(&rand, &av.autn, &mut usim) else {
+                return Err(TestCaseError::fail("fresh vector refused"));
+            };
+            prop_assert_eq!((keys.res, keys.ck, keys.ik, got, got_amf), (av.xres, av.ck, av.ik, sqn, amf));
+            // Replay: synchronisation failure whose AUTS gives back the SQN just accepted.
+            let AutnOutcome::SyncFailure { auts, .. } = m.check_autn(&rand, &av.autn, &mut usim) else {
+                return Err(TestCaseError::fail("replay accepted"));
+            };
+            prop_assert_eq!(m.process_auts(&rand, &auts), Ok(sqn));
+            // Any single-bit change of AUTN is a MAC failure.
+            let bit = flip.index(128);
+            let mut autn = av.autn;
+            autn[bit / 8] ^= 1 << (bit % 8);
+            prop_assert!(matches!(m.check_autn(&rand, &autn, &mut usim), AutnOutcome::MacFailure));
+        }
+    }
+}

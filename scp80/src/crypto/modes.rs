@@ -65,9 +65,9 @@ fn blocks_but_last<N: ArraySize>(
                 pos = 0;
             }
             if pos == 0 {
-                // Every whole block but the final one of this part goes straight to `full`.
-                let (blocks, _) = Array::<u8, N>::slice_as_chunks(data);
-                let direct = blocks.len().saturating_sub(1);
+                // Whole blocks go straight to `full`, except one that ends this part (it may be the last).
+                let (blocks, rest) = Array::<u8, N>::slice_as_chunks(data);
+                let direct = if rest.is_empty() { blocks.len().saturating_sub(1) } else { blocks.len() };
                 for b in blocks.iter().take(direct) {
                     full(b);
                 }

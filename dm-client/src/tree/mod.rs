@@ -42,7 +42,9 @@
 //! node itself (TND §8.3.7.1.3: an interior node's ACL governs its own ACL, a leaf's does not; this refines
 //! the simpler "parent only" rule); the root's ACL needs Replace on the root. Title and Name need Replace on
 //! the node (the ACL covers "all properties"). Property Gets need Get on the node. An interior node added by
-//! a server that lacks Replace on the parent gets `Add=<srv>&Delete=<srv>&Replace=<srv>` (TND §8.3.7.1.3).
+//! a server that lacks Replace on the parent gets `Add=<srv>&Delete=<srv>&Get=<srv>&Replace=<srv>` (TND
+//! §8.3.7.1.3 names Add, Delete and Replace; decision: Get too, because an ACL value stops inheritance and
+//! the creator could otherwise not read the node it made).
 //! The root ACL must keep granting Add and Get to `*` (Add: TND §8.3.7.1.2 MAY refuse with 405; Get: so
 //! that every server can discover the tree).
 //!
@@ -923,6 +925,7 @@ impl DmTree {
             first.props.acl = Acl::empty()
                 .grant(AclCommand::Add, ctx.server_id)
                 .grant(AclCommand::Delete, ctx.server_id)
+                .grant(AclCommand::Get, ctx.server_id)
                 .grant(AclCommand::Replace, ctx.server_id);
         }
         let value = planned

@@ -112,3 +112,55 @@ impl DevDetail {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use m2msim_codec::syncml::codes::StatusCode;
+
+    use super::*;
+    use crate::tree::{CommandCtx, ItemValue, TreeLimits, UriLimits};
+
+    const T: DmTime = DmTime(1_700_000_000);
+
+    fn sample() -> DevDetail {
+        DevDetail {
+            dev_typ: "M2M module".into(),
+            oem: "m2msim".into(),
+            fw_v: "1.0.0".into(),
+            sw_v: "0.1.0".into(),
+            hw_v: "A".into(),
+            lrg_obj: true,
+        }
+    }
+
+    #[test]
+    fn advertises_the_limits_it_enforces() {
+        let limits =
+            TreeLimits { uri: UriLimits { max_depth: 9, max_tot_len: 300, max_seg_len: 40 }, max_nodes: 500 };
+        let mut t = DmTree::new(limits);
+        sample().install(&mut t, T).unwrap();
+        assert_eq!(DevDetail::read(&t), Some(sample()));
+        let c = CommandCtx { server_id: "srv", now: T };
+        let get = |t: &mut DmTree, u: &str| t.get(&c, u).unwrap().remove(0).data.unwrap();
+        assert_eq!(get(&mut t, "./DevDetail/URI/MaxDepth"), b"9");
+        assert_eq!(get(&mut t, "./DevDetail/URI/MaxTotLen"), b"300");
+        assert_eq!(get(&mut t, "./DevDetail/URI/MaxSegLen"), b"40");
+        assert_eq!(get(&mut t, "./DevDetail/LrgObj"), b"true");
+        assert_eq!(t.node("./DevDetail/LrgObj").unwrap().props.format, Format::Bool);
+        assert_eq!(get(&mut t, "./DevDetail?prop=Type"), URN.as_bytes());
+        // What it advertises is enforced: a tenth segment is 414.
+        assert_eq!(t.get(&c, "./a/b/c/d/e/f/g/h/i/j"), Err(StatusCode::URI_TOO_LONG));
+        assert_eq!(
+            t.replace(&c, "./DevDetail/FwV", &ItemValue::new("2")),
+            Err(StatusCode::PERMISSION_DENIED)
+        );
+    }
+
+    #[test]
+    fn read_rejects_a_malformed_lrgobj() {
+        let mut t = DmTree::default();
+        sample().install(&mut t, T).unwrap();
+        t.local(T).set_text("./DevDetail/LrgObj", "yes").unwrap();
+        assert_eq!(DevDetail::read(&t), None);
+    }
+}

@@ -84,3 +84,53 @@ impl DevInfo {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use m2msim_codec::syncml::codes::StatusCode;
+
+    use super::*;
+    use crate::tree::{CommandCtx, ItemValue};
+
+    const T: DmTime = DmTime(1_700_000_000);
+
+    fn sample() -> DevInfo {
+        DevInfo {
+            dev_id: "IMEI:493005100592800".into(),
+            man: "m2msim".into(),
+            model: "M2ME-1".into(),
+            dm_v: "1.2".into(),
+            lang: "en-US".into(),
+        }
+    }
+
+    #[test]
+    fn install_read_and_serve() {
+        let mut t = DmTree::default();
+        sample().install(&mut t, T).unwrap();
+        assert_eq!(DevInfo::read(&t), Some(sample()));
+        let c = CommandCtx { server_id: "any", now: T };
+        let r = t.get(&c, "./DevInfo").unwrap();
+        assert_eq!(r[0].data.as_deref(), Some(&b"DevId/DmV/Lang/Man/Mod"[..]));
+        assert_eq!(r[0].node_type.as_deref(), Some(URN));
+        let r = t.get(&c, "./DevInfo/DevId").unwrap();
+        assert_eq!((r[0].format, r[0].node_type.as_deref()), (Format::Chr, Some("text/plain")));
+        // Read-only for servers: the ACL denies first, and the DDF would too.
+        assert_eq!(t.replace(&c, "./DevInfo/Man", &ItemValue::new("x")), Err(StatusCode::PERMISSION_DENIED));
+        t.local(T).set_acl(ROOT, Acl::parse("Add=*&Delete=*&Get=*&Replace=*").unwrap()).unwrap();
+        assert_eq!(
+            t.replace(&c, "./DevInfo/Man", &ItemValue::new("x")),
+            Err(StatusCode::COMMAND_NOT_ALLOWED)
+        );
+        assert_eq!(t.delete(&c, "./DevInfo/Man"), Err(StatusCode::COMMAND_NOT_ALLOWED));
+        assert_eq!(
+            t.add(&c, "./DevInfo/Colour", &ItemValue::new("x")),
+            Err(StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED)
+        );
+        assert!(t.node("./DevInfo/Man").unwrap().is_permanent());
+        // Ext is an open extension point once the device has made it.
+        assert_eq!(t.add(&c, "./DevInfo/Ext/v/x", &ItemValue::new("1")), Err(StatusCode::NOT_FOUND));
+        t.local(T).ensure_interior("./DevInfo/Ext").unwrap();
+        assert_eq!(t.add(&c, "./DevInfo/Ext/v/x", &ItemValue::new("1")), Ok(()));
+    }
+}

@@ -525,3 +525,186 @@ pub fn set_nonce(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::{CommandCtx, ItemValue};
+
+    const T: DmTime = DmTime(1_700_000_000);
+
+    fn creds(t: AuthType, name: &str, secret: &str, nonce: &[u8]) -> Credentials {
+        Credentials { auth_type: t, name: name.into(), secret: Secret::new(secret), nonce: nonce.to_vec() }
+    }
+
+    fn dm12() -> DmAccount {
+        DmAccount {
+            layout: Layout::Dm12,
+            account: "dpf".into(),
+            server_id: "dpf.example".into(),
+            name: Some("Provisioning".into()),
+            addr: "https://dpf.example/dm".into(),
+            addr_type: Some("URI".into()),
+            port: Some(443),
+            con_ref: None,
+            auth_pref: Some("DIGEST".into()),
+            client: Some(creds(AuthType::Md5, "m2me-1", "OhBehave", &[1, 2, 3, 4])),
+            server: Some(creds(AuthType::Hmac, "dpf.example", "srv-secret", b"Nonce")),
+        }
+    }
+
+    fn dm11() -> DmAccount {
+        DmAccount {
+            layout: Layout::Dm11,
+            account: "UltimateManagement".into(),
+            server_id: "ultimate".into(),
+            name: None,
+            addr: "www.TheUltimateManagementServer.com".into(),
+            addr_type: Some("URI".into()),
+            port: Some(80),
+            con_ref: Some("My_ISP".into()),
+            auth_pref: Some("syncml:auth-md5".into()),
+            client: Some(creds(AuthType::Md5, "Bruce2", "OhBehave", b"Nonce")),
+            server: Some(creds(AuthType::Md5, "ultimate", "pw2", &[0, 0, 0, 0])),
+        }
+    }
+
+    fn tree() -> DmTree {
+        let mut t = DmTree::default();
+        install(&mut t, Layout::Dm12, T).unwrap();
+        install(&mut t, Layout::Dm11, T).unwrap();
+        dm12().write(&mut t, T).unwrap();
+        dm11().write(&mut t, T).unwrap();
+        t
+    }
+
+    #[test]
+    fn both_layouts_round_trip() {
+        let t = tree();
+        assert_eq!(DmAccount::read(&t, Layout::Dm12, "dpf"), Some(dm12()));
+        assert_eq!(DmAccount::read(&t, Layout::Dm11, "UltimateManagement"), Some(dm11()));
+        assert_eq!(DmAccount::all(&t), [dm12(), dm11()]);
+        assert_eq!(DmAccount::find(&t, "ultimate"), Some(dm11()));
+        assert_eq!(DmAccount::find(&t, "nobody"), None);
+        assert_eq!(t.text("./DMAcc/dpf/AppID"), Some(APP_ID));
+        assert_eq!(t.text("./DMAcc/dpf/AppAuth/CLCRED/AAuthType"), Some("DIGEST"));
+        assert_eq!(t.text("./SyncML/DMAcc/UltimateManagement/ClientNonce"), Some("Tm9uY2U="));
+        assert_eq!(t.node("./DMAcc/dpf").unwrap().props.node_type.as_deref(), Some(URN));
+        assert!(t.node("./SyncML").unwrap().is_permanent() && t.node("./DMAcc").unwrap().is_permanent());
+        // JSON form of an account round-trips (the secret as hex).
+        let json = serde_json::to_string(&dm12()).unwrap();
+        assert_eq!(serde_json::from_str::<DmAccount>(&json).unwrap(), dm12());
+    }
+
+    #[test]
+    fn writing_again_replaces_the_account() {
+        let mut t = tree();
+        let mut a = dm12();
+        a.server = None;
+        a.port = None;
+        a.write(&mut t, T).unwrap();
+        assert_eq!(DmAccount::read(&t, Layout::Dm12, "dpf"), Some(a));
+        assert!(t.node("./DMAcc/dpf/AppAuth/SRVCRED").is_none());
+    }
+
+    #[test]
+    fn auth_type_names() {
+        for (t, n) in [(AuthType::Basic, "BASIC"), (AuthType::Md5, "DIGEST"), (AuthType::Hmac, "HMAC")] {
+            assert_eq!(aauth_type_name(&t), n);
+            assert_eq!(parse_aauth_type(n), t);
+        }
+        assert_eq!(parse_aauth_type("HTTP-DIGEST"), AuthType::Other("HTTP-DIGEST".into()));
+        assert_eq!(aauth_type_name(&AuthType::Other("X509".into())), "X509");
+    }
+
+    #[test]
+    fn secrets_are_not_readable_by_servers_nor_printed() {
+        let mut t = tree();
+        let own = CommandCtx { server_id: "dpf.example", now: T };
+        let other = CommandCtx { server_id: "intruder", now: T };
+        // The account belongs to its server.
+        assert!(t.get(&own, "./DMAcc/dpf/ServerID").is_ok());
+        assert_eq!(t.get(&other, "./DMAcc/dpf/ServerID"), Err(StatusCode::PERMISSION_DENIED));
+        assert_eq!(t.get(&other, "./DMAcc/dpf"), Err(StatusCode::PERMISSION_DENIED));
+        // Even its own server cannot read the secret or the nonce, only replace them.
+        for leaf in ["AAuthSecret", "AAuthData"] {
+            let uri = format!("./DMAcc/dpf/AppAuth/CLCRED/{leaf}");
+            assert_eq!(t.get(&own, &uri), Err(StatusCode::COMMAND_NOT_ALLOWED), "{leaf}");
+        }
+        for leaf in ["ServerPW", "ClientPW", "ServerNonce", "ClientNonce"] {
+            let uri = format!("./SyncML/DMAcc/UltimateManagement/{leaf}");
+            let c = CommandCtx { server_id: "ultimate", now: T };
+            assert_eq!(t.get(&c, &uri), Err(StatusCode::COMMAND_NOT_ALLOWED), "{leaf}");
+        }
+        assert_eq!(
+            t.replace(&own, "./DMAcc/dpf/AppAuth/CLCRED/AAuthSecret", &ItemValue::new("new-pw")),
+            Ok(())
+        );
+        assert_eq!(DmAccount::find(&t, "dpf.example").unwrap().client.unwrap().secret, Secret::new("new-pw"));
+        // Listing and copying leave them out / refuse.
+        let listed = t.get(&own, "./DMAcc/dpf?list=StructData").unwrap();
+        assert!(
+            listed.iter().all(|i| !i.source.ends_with("AAuthSecret") && !i.source.ends_with("AAuthData"))
+        );
+        assert!(listed.iter().any(|i| i.source == "./DMAcc/dpf/AppAuth/CLCRED/AAuthName"));
+        assert_eq!(
+            t.copy(&own, "./DMAcc/dpf/Ext/x", "./DMAcc/dpf/AppAuth"),
+            Err(StatusCode::COMMAND_NOT_ALLOWED)
+        );
+        // Debug output.
+        let shown = format!("{t:?} {:?}", DmAccount::all(&t));
+        for secret in ["new-pw", "srv-secret", "OhBehave", "pw2"] {
+            assert!(!shown.contains(secret), "{secret} printed");
+        }
+        assert_eq!(format!("{:?}", Secret::new("x")), "<redacted>");
+        assert_ne!(Secret::new("a"), Secret::new("b"));
+    }
+
+    #[test]
+    fn nonces_are_stored_per_level() {
+        let mut t = tree();
+        set_nonce(&mut t, "dpf.example", AuthLevel::Client, b"next-1", T).unwrap();
+        set_nonce(&mut t, "dpf.example", AuthLevel::Server, &[9; 16], T).unwrap();
+        set_nonce(&mut t, "ultimate", AuthLevel::Client, b"c", T).unwrap();
+        set_nonce(&mut t, "ultimate", AuthLevel::Server, &[0xff], T).unwrap();
+        let a = DmAccount::find(&t, "dpf.example").unwrap();
+        assert_eq!((a.client.unwrap().nonce, a.server.unwrap().nonce), (b"next-1".to_vec(), vec![9; 16]));
+        let b = DmAccount::find(&t, "ultimate").unwrap();
+        assert_eq!((b.client.unwrap().nonce, b.server.unwrap().nonce), (b"c".to_vec(), vec![0xff]));
+        assert_eq!(t.node("./DMAcc/dpf/AppAuth/SRVCRED/AAuthData").unwrap().props.format, Format::Bin);
+        assert_eq!(t.text("./SyncML/DMAcc/UltimateManagement/ServerNonce"), Some("/w=="));
+        assert_eq!(set_nonce(&mut t, "nobody", AuthLevel::Client, b"x", T), Err(StatusCode::NOT_FOUND));
+        let mut no_server = dm12();
+        no_server.server = None;
+        no_server.write(&mut t, T).unwrap();
+        assert_eq!(set_nonce(&mut t, "dpf.example", AuthLevel::Server, b"x", T), Err(StatusCode::NOT_FOUND));
+    }
+
+    #[test]
+    fn a_server_bootstraps_a_dm11_account_with_add() {
+        // The shape of the libwbxml DM 1.1 bootstrap sample (`corpus/omadm/xml/libwbxml_syncml-012_…`): an
+        // Add of the account node with Format node, then its leaves.
+        let mut t = DmTree::default();
+        install(&mut t, Layout::Dm11, T).unwrap();
+        let c = CommandCtx { server_id: "ultimate", now: T };
+        let base = "./SyncML/DMAcc/UltimateManagement";
+        assert_eq!(t.add(&c, base, &ItemValue::interior()), Ok(()));
+        assert_eq!(
+            t.add(&c, &format!("{base}/Addr"), &ItemValue::new("www.TheUltimateManagementServer.com")),
+            Ok(())
+        );
+        assert_eq!(DmAccount::read(&t, Layout::Dm11, "UltimateManagement"), None, "no ServerId yet");
+        assert_eq!(t.add(&c, &format!("{base}/ServerId"), &ItemValue::new("ultimate")), Ok(()));
+        assert_eq!(
+            t.add(&c, &format!("{base}/Colour"), &ItemValue::new("red")),
+            Err(StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED)
+        );
+        let acc = DmAccount::find(&t, "ultimate").unwrap();
+        assert_eq!(
+            (acc.addr.as_str(), acc.client, acc.server),
+            ("www.TheUltimateManagementServer.com", None, None)
+        );
+        // Other parts of ./SyncML are outside the MO and unconstrained.
+        assert_eq!(t.add(&c, "./SyncML/Con/My_ISP/PX/Addr", &ItemValue::new("123.123.123.123")), Ok(()));
+    }
+}

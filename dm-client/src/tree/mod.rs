@@ -29,9 +29,9 @@
 //! | ACL denies | 425 |
 //! | Atomic inside Atomic; commit/rollback with no Atomic open | 500 |
 //!
-//! Checks run in this order, the first failure answers: URI (414, 400, 406) → existence (404 / 418) → ACL
-//! (425) → DDF description (406) → DDF access type and structure (405) → occurrence (418) → value (415) →
-//! size (420) → plugin veto (its status).
+//! Checks run broadly in this order, the first failure answers: URI (414, 400, 406) → existence (404 / 418)
+//! and a leaf parent (405) → ACL (425) → DDF description (406) → DDF access type and structure (405) →
+//! occurrence (418) → value (415) → size (420) → plugin veto (its status).
 //!
 //! # ACL (TND §8.3.7.1)
 //! The effective ACL of a node is its own if it has a value, else the nearest ancestor's; the root always has

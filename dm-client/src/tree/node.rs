@@ -5,7 +5,7 @@
 //!
 //! Of the properties of TND §8.3.1, `Name` is implicit (the last segment of the node's key in the tree) and
 //! `Size` is computed from the value; the others are stored here. `VerNo` is a 16-bit counter that wraps from
-//! 65535 to 0 (decision: TND gives VerNo as a 16-bit number [M]; wrapping keeps it incrementing for ever).
+//! 65535 to 0 (decision: TND gives VerNo as a 16-bit number (from memory, \[M\]); wrapping keeps it incrementing for ever).
 
 use std::fmt;
 
@@ -23,7 +23,7 @@ impl DmTime {
     /// The `TStamp` text (TND §8.3.7 TStamp): ISO 8601 basic format in UTC, e.g. `20010711T163817Z`.
     ///
     /// Decision: the TND transcription at hand does not show the TStamp clause; ISO 8601 basic UTC is what we
-    /// remember of it [M] and is unambiguous for a server to parse.
+    /// remember of it (\[M\]) and is unambiguous for a server to parse.
     #[must_use]
     pub fn tstamp(self) -> String {
         let days = self.0 / 86_400;

@@ -911,6 +911,28 @@ fn debug_output_hides_secrets() {
     assert!(d.contains("fixed"));
 }
 
+#[test]
+fn command_types_round_trip_through_json() {
+    let item =
+        ItemValue { data: b"x".to_vec(), format: Some(Format::Int), node_type: Some("text/plain".into()) };
+    let json = serde_json::to_string(&item).unwrap();
+    assert_eq!(serde_json::from_str::<ItemValue>(&json).unwrap(), item);
+    let r = ResultItem { source: "./a".into(), format: Format::Node, node_type: None, data: None };
+    let json = serde_json::to_string(&r).unwrap();
+    assert_eq!(json, r#"{"source":"./a","format":"node"}"#);
+    assert_eq!(serde_json::from_str::<ResultItem>(&json).unwrap(), r);
+    let r = ResultItem { data: Some(vec![0xab]), ..r };
+    let json = serde_json::to_string(&r).unwrap();
+    assert_eq!(serde_json::from_str::<ResultItem>(&json).unwrap(), r);
+    assert_eq!(serde_json::to_string(&serde_json::from_str::<ResultItem>(&json).unwrap()).unwrap(), json);
+}
+
+#[test]
+fn the_tree_can_move_between_threads() {
+    fn assert_send<T: Send>() {}
+    assert_send::<DmTree>();
+}
+
 // ----- property tests -----------------------------------------------------------------------------------
 
 #[derive(Debug, Clone)]

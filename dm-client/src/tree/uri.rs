@@ -425,6 +425,28 @@ mod tests {
         assert_eq!(check_path_limits("a/b", &l), Ok(()));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn absolute_and_relative_forms_agree(segs in proptest::collection::vec("[A-Za-z0-9_.-]{1,8}", 1..6)) {
+            proptest::prop_assume!(segs.iter().all(|s| s != "." && s != ".."));
+            let rel = segs.join("/");
+            let unlimited = UriLimits { max_depth: 0, max_tot_len: 0, max_seg_len: 0 };
+            let a = DmUri::parse(&rel, &unlimited).unwrap();
+            let b = DmUri::parse(&format!("./{rel}"), &unlimited).unwrap();
+            proptest::prop_assert_eq!(&a, &b);
+            proptest::prop_assert_eq!(a.path(), rel.as_str());
+            proptest::prop_assert_eq!(DmUri::parse(&a.absolute(), &unlimited).unwrap(), a.clone());
+            proptest::prop_assert_eq!(parent(a.path()).map(|p| join(p, name(a.path()))), Some(rel.clone()));
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(s in "\\PC{0,64}") {
+            if let Ok(u) = DmUri::parse(&s, &UriLimits::default()) {
+                proptest::prop_assert!(check_path_limits(u.path(), &UriLimits::default()).is_ok());
+            }
+        }
+    }
+
     #[test]
     fn path_helpers() {
         assert_eq!(parent("a/b/c"), Some("a/b"));

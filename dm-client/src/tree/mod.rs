@@ -14,20 +14,28 @@
 //! the previous value of the key in the undo journal.
 //!
 //! # Status codes (decided)
-//! | outcome | status |
+//! | status | outcome |
 //! |---|---|
-//! | success (Add too, as AOSP answers) | 200 |
-//! | Exec accepted for asynchronous work | 202 |
-//! | malformed URI (empty, `//`, trailing `/`, `.`/`..` inside, leading `/`); bad node name in a rename | 400 |
-//! | node (or Copy source) not found; Add whose missing parents the DDF does not let us create | 404 |
-//! | DDF access type disallows the command; Replace of an interior node's value; Delete of a permanent node, of a subtree holding one, or of the root; Add/Copy under a leaf; Add or Delete on `?prop=`/`?list=`; Replace of a read-only property (Format, Size, TStamp, Type, VerNo); rename of a permanent node, the root, an MO root, or to a name the DDF describes differently; a root ACL that drops `Add=*` or `Get=*`; Copy onto an existing interior node; Exec with no handler | 405 |
-//! | a node the DDF does not describe (no named child, no placeholder); unknown `?prop=`/`?list=`; `?prop=Size` of an interior node (TND §8.3.2: MUST NOT) | 406 |
-//! | Add (or Copy to) an existing node; occurrence maximum reached; rename onto an existing sibling | 418 |
-//! | URI limits (MaxDepth, MaxTotLen, MaxSegLen) exceeded | 414 |
-//! | value not valid for the node's Format (or the DDF's), wrong Meta Type, malformed ACL text, Title/Name not UTF-8 | 415 |
-//! | tree full (more than [`TreeLimits::max_nodes`] nodes) | 420 |
-//! | ACL denies | 425 |
-//! | Atomic inside Atomic; commit/rollback with no Atomic open | 500 |
+//! | 200 | success (Add too, as AOSP answers) |
+//! | 202 | Exec accepted for asynchronous work |
+//! | 400 | malformed URI (empty, `//`, trailing `/`, `.` or `..` inside, leading `/`); bad name in a rename |
+//! | 404 | node (or Copy source) not found; Add whose missing parents the DDF does not let us create |
+//! | 405 | see the list below |
+//! | 406 | a node the DDF does not describe (no named child, no placeholder); unknown `?prop=`/`?list=`; |
+//! |     | `?prop=Size` of an interior node (TND §8.3.2: MUST NOT) |
+//! | 414 | URI limits (MaxDepth, MaxTotLen, MaxSegLen) exceeded |
+//! | 415 | value not valid for the node's Format (or the DDF's); wrong Meta Type; malformed ACL text; |
+//! |     | Title or Name not UTF-8 |
+//! | 418 | Add (or Copy to) an existing node; occurrence maximum reached; rename onto an existing sibling |
+//! | 420 | tree full (more than [`TreeLimits::max_nodes`] nodes) |
+//! | 425 | the ACL denies |
+//! | 500 | Atomic inside Atomic; commit or rollback with no Atomic open |
+//!
+//! 405 Command not allowed: the DDF access type disallows the command; Replace of an interior node's value;
+//! Delete of a permanent node, of a subtree holding one, or of the root; Add or Copy under a leaf; Add or
+//! Delete on `?prop=` / `?list=`; Replace of a read-only property (Format, Size, TStamp, Type, VerNo); rename
+//! of a permanent node, the root, an MO root, or to a name the DDF describes differently; a root ACL that
+//! drops `Add=*` or `Get=*`; Copy onto an existing interior node; Exec with no handler.
 //!
 //! Checks run broadly in this order, the first failure answers: URI (414, 400, 406) → existence (404 / 418)
 //! and a leaf parent (405) → ACL (425) → DDF description (406) → DDF access type and structure (405) →
@@ -38,23 +46,23 @@
 //! one, by default `Add=*&Get=*` (TND §8.3.7.1.2 SHOULD). Get, Replace, Delete and Exec need the command on
 //! the node itself; Add needs Add on the parent (with implicit parents: on the nearest existing ancestor);
 //! Copy needs Get on every node of the source subtree and Add on the target's parent (Replace on the target
-//! when it exists). Replacing `?prop=ACL` needs Replace on the parent, or, for an interior node, Replace on the
-//! node itself (TND §8.3.7.1.3: an interior node's ACL governs its own ACL, a leaf's does not; this refines
-//! the simpler "parent only" rule); the root's ACL needs Replace on the root. Title and Name need Replace on
-//! the node (the ACL covers "all properties"). Property Gets need Get on the node. An interior node added by
-//! a server that lacks Replace on the parent gets `Add=<srv>&Delete=<srv>&Get=<srv>&Replace=<srv>` (TND
-//! §8.3.7.1.3 names Add, Delete and Replace; decision: Get too, because an ACL value stops inheritance and
-//! the creator could otherwise not read the node it made).
-//! The root ACL must keep granting Add and Get to `*` (Add: TND §8.3.7.1.2 MAY refuse with 405; Get: so
-//! that every server can discover the tree).
+//! when it exists). Replacing `?prop=ACL` needs Replace on the parent, or, for an interior node, Replace on
+//! the node itself (TND §8.3.7.1.3: an interior node's ACL governs its own ACL, a leaf's does not; this
+//! refines the simpler "parent only" rule); the root's ACL needs Replace on the root. Title and Name need
+//! Replace on the node (the ACL covers "all properties"). Property Gets need Get on the node. An interior
+//! node added by a server that lacks Replace on the parent gets
+//! `Add=<srv>&Delete=<srv>&Get=<srv>&Replace=<srv>` (TND §8.3.7.1.3 names Add, Delete and Replace; decision:
+//! Get too, because an ACL value stops inheritance and the creator could otherwise not read the node it
+//! made). The root ACL must keep granting Add and Get to `*` (Add: TND §8.3.7.1.2 MAY refuse with 405; Get:
+//! so that every server can discover the tree).
 //!
 //! # DDF
 //! MOs are registered with a root path and an `Arc<DdfNode>`; the description of a path is found under the
 //! deepest registered root containing it by walking [`DdfNode::child_for`]-style lookups (named child first,
 //! then the placeholder). Nodes outside every MO are unconstrained (the ACL still applies). Decisions: an
-//! interior description with no child descriptions (the `Ext` and `Bearer` extension points, StdObj
-//! §7.1.1.2) leaves its subtree unconstrained; an existing node the DDF does not describe (made by the device)
-//! is unconstrained too; names are matched case-sensitively (CaseSense `CIS` is not implemented); the minimum
+//! interior description with no child descriptions (the `Ext` and `Bearer` extension points, StdObj §7.1.1.2)
+//! leaves its subtree unconstrained; an existing node the DDF does not describe (made by the device) is
+//! unconstrained too; names are matched case-sensitively (CaseSense `CIS` is not implemented); the minimum
 //! occurrence is not enforced on Delete (the DDF's Delete access type governs). A missing Meta Format takes
 //! the DDF's format, else `chr`; a missing Meta Type takes the DDF's MIME type. Nodes a server creates are
 //! dynamic; the device's own nodes take the DDF's Scope. A leaf whose DDF denies Get is marked sensitive
@@ -293,7 +301,10 @@ impl Desc {
 
     /// A leaf the DDF forbids to Get holds a secret.
     fn sensitive(&self) -> bool {
-        matches!(self, Self::Node(r) if r.node().props.format != Format::Node && !r.node().props.access_type.get)
+        matches!(
+            self,
+            Self::Node(r) if r.node().props.format != Format::Node && !r.node().props.access_type.get
+        )
     }
 }
 
@@ -815,8 +826,8 @@ impl DmTree {
         })
     }
 
-    /// Add (RepPro Add, TND §8.2.2): creates a leaf or (Meta Format `node`) an interior node; missing interior
-    /// parents are created when the DDF allows.
+    /// Add (RepPro Add, TND §8.2.2): creates a leaf or (Meta Format `node`) an interior node; missing
+    /// interior parents are created when the DDF allows.
     ///
     /// # Errors
     /// See the [status table](self): 414/400/406 (URI), 405 (`?prop=`, parent is a leaf, access type), 418
@@ -1171,8 +1182,8 @@ impl DmTree {
     /// target leaf is replaced by a source leaf; a missing target is created like an Add (implicit parents).
     ///
     /// Decision: copying onto an existing interior node (or a source interior node onto an existing leaf) is
-    /// refused with 405 rather than silently deleting the target's subtree. The copies get the source's value,
-    /// Format, Type and Title, not its ACL (they inherit, like added nodes).
+    /// refused with 405 rather than silently deleting the target's subtree. The copies get the source's
+    /// value, Format, Type and Title, not its ACL (they inherit, like added nodes).
     ///
     /// # Errors
     /// See the [status table](self).
@@ -1284,7 +1295,8 @@ impl DmTree {
         }
     }
 
-    /// Replaces the nodes, limits and queued alerts with a snapshot's, keeping the registered MOs and plugins.
+    /// Replaces the nodes, limits and queued alerts with a snapshot's, keeping the registered MOs and
+    /// plugins.
     ///
     /// # Errors
     /// [`RestoreError`] when an Atomic is open or the snapshot is not a consistent tree; the tree is then

@@ -1,11 +1,12 @@
 //! Nodes of the management tree and their run-time properties (OMA DM 1.2.1 TND §8.2, §8.3).
 //!
-//! Main types: [`Node`] ([`NodeKind`] + [`NodeProps`]) and [`DmTime`] (the time the caller passes in; the tree
-//! reads no clock).
+//! Main types: [`Node`] ([`NodeKind`] + [`NodeProps`]) and [`DmTime`] (the time the caller passes in; the
+//! tree reads no clock).
 //!
 //! Of the properties of TND §8.3.1, `Name` is implicit (the last segment of the node's key in the tree) and
 //! `Size` is computed from the value; the others are stored here. `VerNo` is a 16-bit counter that wraps from
-//! 65535 to 0 (decision: TND gives VerNo as a 16-bit number (from memory, \[M\]); wrapping keeps it incrementing for ever).
+//! 65535 to 0 (decision: TND gives VerNo as a 16-bit number (from memory, \[M\]); wrapping keeps it
+//! incrementing for ever).
 
 use std::fmt;
 
@@ -81,8 +82,8 @@ pub struct NodeProps {
     pub acl: Acl,
     /// `Format` (`node` for interior nodes).
     pub format: Format,
-    /// `Type`: the MIME type of a leaf value, or the MO identifier (DDFName) of an interior node that roots an
-    /// MO.
+    /// `Type`: the MIME type of a leaf value, or the MO identifier (DDFName) of an interior node that roots
+    /// an MO.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_type: Option<String>,
     /// `Title`.

@@ -3,9 +3,9 @@
 //! reports in a later session (OMA DM 1.2.1 Protocol §2.3.7, RepPro Exec, FUMO §10.2.2.3 for the Correlator).
 //!
 //! A plugin is registered with the MO root it serves ([`super::DmTree::register_mo`]) and receives every
-//! command on that root or below it (the deepest registered root wins). While a plugin runs it is taken out of
-//! its slot, so it may use the tree freely (`&mut DmTree`); a command it issues on its own MO meanwhile runs
-//! without the plugin. Plugins do no I/O and read no clock: the time is passed in.
+//! command on that root or below it (the deepest registered root wins). While a plugin runs it is taken out
+//! of its slot, so it may use the tree freely (`&mut DmTree`); a command it issues on its own MO meanwhile
+//! runs without the plugin. Plugins do no I/O and read no clock: the time is passed in.
 //!
 //! Asynchronous Exec: the plugin answers [`ExecOutcome::Accepted`] (the engine sends 202), keeps the
 //! request's Correlator, and when the work is done (seen in [`MoPlugin::poll`], or when the application calls

@@ -631,7 +631,8 @@ fn list_tnds() {
          <Type><DDFName></DDFName></Type></RTProperties>\
          <Node><NodeName>a</NodeName><RTProperties><Format><node/></Format><Type><DDFName></DDFName></Type>\
          </RTProperties><Node><NodeName>Val</NodeName><RTProperties><Format><chr/></Format>\
-         <Type><MIME>text/plain</MIME></Type></RTProperties><Value>first</Value></Node></Node></Node></MgmtTree>"
+         <Type><MIME>text/plain</MIME></Type></RTProperties><Value>first</Value></Node></Node></Node>\
+         </MgmtTree>"
     );
     // With fields: ACL and VerNo, no Value.
     let xml = data(&t.get(&ctx("s1"), "./Test?list=TNDS+ACL+VerNo").unwrap());

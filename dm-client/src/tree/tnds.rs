@@ -10,9 +10,9 @@
 //! VerNo in DTD order, as selected by [`TndsFields`], Type always) and, for leaves, `Value`.
 //!
 //! Decisions: a leaf whose Format is `bin`, or whose value is not UTF-8 text that XML can carry (C0 controls
-//! other than tab, CR, LF), is written base64-encoded; everything else is written as escaped text. The Type of
-//! a leaf with no Type property is written as `<MIME>text/plain</MIME>` (the META default); an interior node's
-//! Type is a `DDFName` (empty when the node roots no MO).
+//! other than tab, CR, LF), is written base64-encoded; everything else is written as escaped text. The Type
+//! of a leaf with no Type property is written as `<MIME>text/plain</MIME>` (the META default); an interior
+//! node's Type is a `DDFName` (empty when the node roots no MO).
 
 use std::fmt::Write as _;
 

@@ -4,10 +4,10 @@
 //! Main types: [`DmUri`] (a checked URI: normalised path plus optional [`UriQuery`]), [`UriLimits`],
 //! [`Property`], [`ListKind`] and [`TndsFields`].
 //!
-//! Accepted forms: `./a/b`, `a/b` (relative to the root, TND §8.2.2.1), `.` (the root). Rejected with 400
-//! Bad request: the empty URI, a leading `/`, empty segments (`a//b`), a trailing `/`, and `.` or `..` as a
-//! segment after the leading `./`. Segments are kept as received: `%xx` escapes are not decoded (decision: the
-//! spec names nodes by their URI text, and decoding would give two spellings of one node).
+//! Accepted forms: `./a/b`, `a/b` (relative to the root, TND §8.2.2.1), `.` (the root). Rejected with 400 Bad
+//! request: the empty URI, a leading `/`, empty segments (`a//b`), a trailing `/`, and `.` or `..` as a
+//! segment after the leading `./`. Segments are kept as received: `%xx` escapes are not decoded (decision:
+//! the spec names nodes by their URI text, and decoding would give two spellings of one node).
 //!
 //! Limits (decision, StdObj §7.1.3.3 counts *characters*): `MaxTotLen` is compared with the number of
 //! characters of the whole URI as received, query included (the limit is for "any URI used to address a node
@@ -16,8 +16,8 @@
 //! violation is 414 URI too long, checked before the syntax.
 //!
 //! Queries: `?prop=<ACL|Format|Name|Size|Title|TStamp|Type|VerNo>` and `?list=<Struct|StructData|TNDS>`;
-//! `TNDS` may carry `+`-separated field names (`?list=TNDS+ACL+Value`). Anything else is answered 406 Optional
-//! feature not supported (TND §8.3.3, §8.4.1).
+//! `TNDS` may carry `+`-separated field names (`?list=TNDS+ACL+Value`). Anything else is answered 406
+//! Optional feature not supported (TND §8.3.3, §8.4.1).
 
 use m2msim_codec::syncml::codes::StatusCode;
 use serde::{Deserialize, Serialize};

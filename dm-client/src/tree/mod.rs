@@ -571,18 +571,20 @@ impl DmTree {
         out
     }
 
-    /// The keys of the subtree at `path` (itself first, then its descendants in key order).
+    /// The keys of the subtree at `path` in depth-first order: each node right before its own subtree.
+    ///
+    /// Key order alone is not depth-first: `a/-` < `a/--` < `a/-/x` because `-` sorts before `/`; sorting by
+    /// segments puts `a/-/x` right after `a/-`.
     fn subtree_keys(&self, path: &str) -> Vec<String> {
-        if path.is_empty() {
-            return self.nodes.keys().cloned().collect();
-        }
-        let mut out = Vec::new();
-        if self.nodes.contains_key(path) {
-            out.push(path.to_owned());
-        }
-        let lo = format!("{path}/");
-        let hi = format!("{path}0");
-        out.extend(self.nodes.range(lo..hi).map(|(k, _)| k.clone()));
+        let mut out: Vec<String> = if path.is_empty() {
+            self.nodes.keys().cloned().collect()
+        } else {
+            let lo = format!("{path}/");
+            let hi = format!("{path}0");
+            let own = self.nodes.get_key_value(path).map(|(k, _)| k.clone());
+            own.into_iter().chain(self.nodes.range(lo..hi).map(|(k, _)| k.clone())).collect()
+        };
+        out.sort_by(|a, b| a.split('/').cmp(b.split('/')));
         out
     }
 

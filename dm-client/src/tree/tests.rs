@@ -619,6 +619,26 @@ fn list_struct_and_structdata() {
 }
 
 #[test]
+fn listing_hides_whole_subtrees_even_when_keys_interleave() {
+    // Key order puts `L/--` between `L/-` and `L/-/A` ('-' sorts before '/'): the listing must still leave
+    // out all of `L/-` when the server may not Get it, even a descendant with its own ACL.
+    let mut t = DmTree::default();
+    let mut l = t.local(T0);
+    l.set_text("./L/-/A", "a").unwrap();
+    l.set_text("./L/--", "b").unwrap();
+    l.set_acl("./L/-", Acl::parse("Get=other").unwrap()).unwrap();
+    l.set_acl("./L/-/A", Acl::parse("Get=*").unwrap()).unwrap();
+    l.set_acl("./L/--", Acl::parse("Get=other").unwrap()).unwrap();
+    let r = t.get(&ctx("s1"), "./L?list=Struct").unwrap();
+    assert_eq!(r.iter().map(|i| i.source.as_str()).collect::<Vec<_>>(), ["./L"]);
+    let r = t.get(&ctx("other"), "./L?list=Struct").unwrap();
+    assert_eq!(
+        r.iter().map(|i| i.source.as_str()).collect::<Vec<_>>(),
+        ["./L", "./L/-", "./L/-/A", "./L/--"]
+    );
+}
+
+#[test]
 fn list_tnds() {
     let mut t = test_tree();
     let r = t.get(&ctx("s1"), "./Test/Items?list=TNDS").unwrap();
@@ -1059,5 +1079,121 @@ proptest! {
         let _ = t.exec(&c, &uri, b"", None);
         let _ = t.delete(&c, &uri);
         prop_assert!(t.node(".").is_some());
+    }
+}
+
+/// Reads a TNDS document back with an independent XML parser: (normalised path, Format name, Value text) of
+/// every `Node`, in document order.
+fn parse_tnds(xml: &str) -> Vec<(String, String, Option<String>)> {
+    use quick_xml::events::Event;
+    #[derive(Default)]
+    struct Open {
+        name: String,
+        base: Option<String>,
+        path: String,
+        format: String,
+        value: Option<String>,
+    }
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut stack: Vec<Open> = Vec::new();
+    let mut out = Vec::new();
+    let mut in_format = false;
+    let mut text = String::new();
+    let name_of = |n: quick_xml::name::QName<'_>| n.as_ref().to_owned();
+    loop {
+        match reader.read_event().unwrap() {
+            Event::Start(e) => {
+                text.clear();
+                match name_of(e.name()).as_str() {
+                    "Node" => stack.push(Open::default()),
+                    "Format" => in_format = true,
+                    "RTProperties" => {
+                        // NodeName and Path are known: fix the node's path.
+                        let parent = match &stack.last().unwrap().base {
+                            Some(base) => base
+                                .strip_prefix("./")
+                                .or(Some(""))
+                                .filter(|_| base != ".")
+                                .unwrap_or("")
+                                .to_owned(),
+                            None => stack[stack.len() - 2].path.clone(),
+                        };
+                        let top = stack.last_mut().unwrap();
+                        top.path = uri::join(&parent, &top.name);
+                    }
+                    _ => {}
+                }
+            }
+            Event::Empty(e) if in_format => stack.last_mut().unwrap().format = name_of(e.name()),
+            Event::Text(t) => text.push_str(&t.into_inner()),
+            Event::GeneralRef(r) => match r.resolve_char_ref().unwrap() {
+                Some(c) => text.push(c),
+                None => text.push(match &*r.into_inner() {
+                    "amp" => '&',
+                    "lt" => '<',
+                    "gt" => '>',
+                    other => panic!("unexpected entity {other}"),
+                }),
+            },
+            Event::End(e) => {
+                let top = stack.last_mut();
+                match (name_of(e.name()).as_str(), top) {
+                    ("NodeName", Some(top)) => top.name = std::mem::take(&mut text),
+                    ("Path", Some(top)) => top.base = Some(std::mem::take(&mut text)),
+                    ("Value", Some(top)) => top.value = Some(std::mem::take(&mut text)),
+                    ("Format", _) => in_format = false,
+                    ("Node", Some(_)) => {
+                        let done = stack.pop().unwrap();
+                        out.push((done.path, done.format, done.value));
+                    }
+                    _ => {}
+                }
+                text.clear();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    out.sort();
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Any tree's `?list=TNDS` is well-formed XML that gives back every node with its Format and value.
+    #[test]
+    fn tnds_reads_back_with_an_xml_parser(
+        leaves in prop::collection::vec(
+            (
+                prop::collection::vec("[A-Za-z0-9_-]{1,6}", 1..4),
+                prop_oneof![
+                    "[ -~\t\r\n&<>]{0,12}".prop_map(|s| (s.into_bytes(), Format::Chr)),
+                    prop::collection::vec(any::<u8>(), 0..12).prop_map(|b| (b, Format::Bin)),
+                    prop::collection::vec(any::<u8>(), 0..12).prop_map(|b| (b, Format::Chr)),
+                ],
+            ),
+            1..12,
+        )
+    ) {
+        let mut t = DmTree::default();
+        for (segs, (value, format)) in &leaves {
+            let _ = t.local(T0).set_value(&format!("./R/{}", segs.join("/")), value.clone(), *format);
+        }
+        let xml = data(&t.get(&ctx("s1"), "./R?list=TNDS").unwrap());
+        let parsed = parse_tnds(&xml);
+        let mut expected: Vec<(String, String, Option<String>)> = t
+            .iter()
+            .filter(|(p, _)| uri::is_within(p, "R"))
+            .map(|(p, n)| {
+                let value = n.value().map(|v| match std::str::from_utf8(v) {
+                    Ok(text) if n.props.format != Format::Bin && !text.chars().any(|c| u32::from(c) < 0x20 && !matches!(c, '\t' | '\n' | '\r')) => text.to_owned(),
+                    _ => m2msim_codec::dm::auth::encode_b64(v),
+                });
+                (p.to_owned(), n.props.format.as_str().to_owned(), value)
+            })
+            .collect();
+        expected.sort();
+        prop_assert_eq!(parsed, expected);
     }
 }

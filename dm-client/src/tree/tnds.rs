@@ -32,8 +32,8 @@ pub(crate) struct TndsEntry<'a> {
     pub value: Option<Vec<u8>>,
 }
 
-/// Writes `entries` (in key order, parents before children; the first one or ones are the top-level nodes) as
-/// a TNDS document.
+/// Writes `entries` as a TNDS document. They must be in depth-first order, each node right before its own
+/// subtree; the first one (or ones, for the children of the root) are the top-level nodes.
 pub(crate) fn write(entries: &[TndsEntry<'_>], fields: TndsFields) -> String {
     let mut out = String::from("<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD>");
     let mut open: Vec<&str> = Vec::new();
@@ -124,13 +124,15 @@ fn write_value(out: &mut String, format: Format, value: &[u8]) {
     }
 }
 
-/// Appends `s` with `&`, `<` and `>` escaped (enough for element content).
+/// Appends `s` with `&`, `<` and `>` escaped, and CR as `&#13;` (a raw CR would be read back as LF by XML
+/// end-of-line handling).
 fn escape_into(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
+            '\r' => out.push_str("&#13;"),
             _ => out.push(c),
         }
     }

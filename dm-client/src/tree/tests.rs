@@ -1082,8 +1082,17 @@ proptest! {
     }
 }
 
+/// The text a TNDS `Value` should carry for a leaf value (the emitter's documented rule, restated).
+fn tnds_value_text(v: &[u8], format: Format) -> String {
+    let xml_safe = |t: &str| !t.chars().any(|c| u32::from(c) < 0x20 && !matches!(c, '\t' | '\n' | '\r'));
+    match std::str::from_utf8(v) {
+        Ok(text) if format != Format::Bin && xml_safe(text) => text.to_owned(),
+        _ => m2msim_codec::dm::auth::encode_b64(v),
+    }
+}
+
 /// Reads a TNDS document back with an independent XML parser: (normalised path, Format name, Value text) of
-/// every `Node`, in document order.
+/// every `Node`, sorted by path.
 fn parse_tnds(xml: &str) -> Vec<(String, String, Option<String>)> {
     use quick_xml::events::Event;
     #[derive(Default)]
@@ -1110,12 +1119,8 @@ fn parse_tnds(xml: &str) -> Vec<(String, String, Option<String>)> {
                     "RTProperties" => {
                         // NodeName and Path are known: fix the node's path.
                         let parent = match &stack.last().unwrap().base {
-                            Some(base) => base
-                                .strip_prefix("./")
-                                .or(Some(""))
-                                .filter(|_| base != ".")
-                                .unwrap_or("")
-                                .to_owned(),
+                            Some(base) if base == "." => String::new(),
+                            Some(base) => base.strip_prefix("./").unwrap().to_owned(),
                             None => stack[stack.len() - 2].path.clone(),
                         };
                         let top = stack.last_mut().unwrap();
@@ -1186,10 +1191,7 @@ proptest! {
             .iter()
             .filter(|(p, _)| uri::is_within(p, "R"))
             .map(|(p, n)| {
-                let value = n.value().map(|v| match std::str::from_utf8(v) {
-                    Ok(text) if n.props.format != Format::Bin && !text.chars().any(|c| u32::from(c) < 0x20 && !matches!(c, '\t' | '\n' | '\r')) => text.to_owned(),
-                    _ => m2msim_codec::dm::auth::encode_b64(v),
-                });
+                let value = n.value().map(|v| tnds_value_text(v, n.props.format));
                 (p.to_owned(), n.props.format.as_str().to_owned(), value)
             })
             .collect();

@@ -912,18 +912,24 @@ impl DmTree {
             n.props.sensitive = desc.sensitive();
             planned.push((new.path, desc, n));
         }
-        // Occurrence: existing siblings with the same description plus the planned ones.
+        // Occurrence: per (parent, description), the existing siblings plus the planned ones.
+        // (parent, MO description, index path) → (maximum, planned count, description)
+        type GroupKey<'a> = (&'a str, usize, &'a [usize]);
+        type GroupCount<'a> = (usize, usize, &'a Desc);
+        let mut groups: BTreeMap<GroupKey<'_>, GroupCount<'_>> = BTreeMap::new();
         for (path, desc, _) in &planned {
-            let Some(max) = desc.max_occurrence() else { continue };
+            let (Desc::Node(r), Some(max)) = (desc, desc.max_occurrence()) else { continue };
             let parent = uri::parent(path).unwrap_or_default();
+            let key = (parent, Arc::as_ptr(&r.root) as usize, r.idx.as_slice());
+            groups.entry(key).or_insert((max as usize, 0, desc)).1 += 1;
+        }
+        for ((parent, _, _), (max, new, desc)) in groups {
             let existing = self
                 .child_names(parent)
                 .iter()
                 .filter(|name| self.describe(&uri::join(parent, name)).same(desc))
                 .count();
-            let new =
-                planned.iter().filter(|(p, d, _)| uri::parent(p) == Some(parent) && d.same(desc)).count();
-            if existing + new > max as usize {
+            if existing + new > max {
                 return Err(StatusCode::ALREADY_EXISTS);
             }
         }

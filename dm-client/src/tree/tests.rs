@@ -789,8 +789,12 @@ fn plugin_exec_sync_and_async_with_correlator() {
     let out = t.exec(&c, "./Test/Run", b"async", Some("corr-42")).unwrap();
     assert_eq!((out.clone(), out.status()), (ExecOutcome::Accepted, StatusCode::ACCEPTED));
     assert!(t.alerts().is_empty());
-    t.poll_plugins(NOW);
+    // The application can also drive one plugin directly.
+    assert_eq!(t.with_plugin("./Test", |p, t| p.poll(t, NOW)), Some(()));
+    assert_eq!(t.with_plugin("./P", |p, t| p.poll(t, NOW)), None);
     assert_eq!(t.alerts().len(), 1);
+    t.poll_plugins(NOW);
+    assert_eq!(t.alerts().len(), 1, "the work was reported once");
     let alerts = t.take_alerts();
     assert_eq!(alerts[0].correlator.as_deref(), Some("corr-42"));
     assert_eq!(

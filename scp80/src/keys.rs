@@ -594,6 +594,11 @@ impl Keysets {
         self.sets.insert(keyset.kvn, keyset)
     }
 
+    /// Removes the keyset with this KVN, returning it (a key roll that changes the KVN).
+    pub fn remove(&mut self, kvn: Kvn) -> Option<Keyset> {
+        self.sets.remove(&kvn)
+    }
+
     /// The keyset with this KVN.
     #[must_use]
     pub fn get(&self, kvn: Kvn) -> Option<&Keyset> {

@@ -21,6 +21,8 @@ pub mod counter;
 pub mod crypto;
 pub mod keys;
 pub mod milenage;
+pub mod terminal;
+pub mod uicc;
 
 pub use crypto::{
     ChecksumAlgorithm, ChecksumKind, CipherAlgorithm, CmacLen, CryptoError, ExpandedChecksum, ExpandedCipher,

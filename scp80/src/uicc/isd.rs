@@ -1,0 +1,275 @@
+//! The issuer security domain as RAM target (TS 102 226 §8, TAR `00 00 00`): GlobalPlatform PUT KEY
+//! (GP 2.2 §11.8) to replace or add an SCP80 keyset, and GET DATA of the key information template
+//! (GP 2.2 §11.3, tag `00E0`).
+//!
+//! # PUT KEY
+//!
+//! `80 D8 P1 P2 Lc data`:
+//! - P1: b8 = 1 announces more PUT KEY commands (not supported here: `6A86`); b7–b1 = the KVN of the
+//!   keyset to replace, `00` to add a new one.
+//! - P2: b8 = 1 when several keys follow; b7–b1 = the key identifier of the first key (TS 102 225 Annex
+//!   A: `01` KIc, `02` KID, `03` KIK). Keys follow with consecutive identifiers.
+//! - data: the new KVN (1..=15), then per key: key type (`80` DES with implicit mode, `82` 3DES-CBC, `83`
+//!   DES-ECB, `84` DES-CBC — all the DES family — or `88` AES), key length, the key data, the length of
+//!   the key check value (0 or 3) and the KCV.
+//! - Response data: the new KVN, then the 3-byte KCV of each key, in order; `9000`.
+//!
+//! Key data is the key ciphered with the KIK of the keyset that secured the command packet (the KVN of its
+//! KIc, or of its KID when not ciphered), in ECB mode with the KIK's cipher: 3DES-ECB for a DES-family
+//! KIK, AES-ECB for an AES KIK. Decision \[M\]: GP 2.2 §11.8.2.3 ciphers DES keys with the DEK in ECB,
+//! and this card applies the same rule to AES keys (no length prefix), so a key whose length is not a
+//! multiple of the KIK's block is refused. KCVs (GP 2.2 §11.8.2.3, GP Amd D): DES family, the first 3
+//! bytes of the key enciphering 8 zero bytes; AES, of the key enciphering 16 bytes `01`.
+//!
+//! The new keys get the algorithms their type and length name: KIc and KIK DES (8), 3DES 2-key (16),
+//! 3DES 3-key (24) or AES-CBC; KID the matching CBC-MAC or AES-CMAC (keeping the replaced KID's CMAC
+//! length). Keys not sent keep the replaced keyset's values; a new keyset needs at least KIc and KID.
+//! Whenever a keyset is written, its receive counter restarts at zero: the new keys start a new counter
+//! space, and packets under the old keys no longer verify, which is how a new operator locks the old one
+//! out (m2m.md §1, Alt 3a).
+//!
+//! Status words: `6A80` bad data (unknown key type, bad length, KCV mismatch, KVN out of range or taken),
+//! `6A86` P1/P2, `6A88` the keyset to replace does not exist, `6985` the packet's keyset has no KIK (or the
+//! packet was not secured), `6D00` other INS, `6E00` CLA other than `80`/`84`.
+
+use m2msim_codec::apdu::{CommandApdu, ResponseApdu, StatusWord};
+use m2msim_codec::rfm::P3Rule;
+
+use super::applet::{Applet, AppletContext};
+use crate::crypto::{
+    ChecksumAlgorithm, CipherAlgorithm, CmacLen, CryptoError, ExpandedCipher, SecurityProvider,
+};
+use crate::keys::{ChecksumKeySpec, CipherKeySpec, Keyset, KeysetSpec, Kvn, SecretKey};
+
+/// INS of PUT KEY (GP 2.2 §11.8).
+pub const INS_PUT_KEY: u8 = 0xD8;
+/// INS of GET DATA (GP 2.2 §11.3).
+pub const INS_GET_DATA: u8 = 0xCA;
+
+/// The issuer security domain (see the module docs).
+#[derive(Debug, Clone, Default)]
+pub struct IsdApplet;
+
+impl Applet for IsdApplet {
+    fn kind(&self) -> &'static str {
+        "ram"
+    }
+
+    fn p3_rule(&self) -> P3Rule {
+        P3Rule::GLOBAL_PLATFORM
+    }
+
+    fn process(&mut self, apdu: &CommandApdu, ctx: &mut AppletContext<'_>) -> ResponseApdu {
+        if apdu.cla.0 & 0xFC != 0x80 && apdu.cla.0 & 0xFC != 0x84 {
+            return ResponseApdu::status(StatusWord::CLA_NOT_SUPPORTED);
+        }
+        match apdu.ins {
+            INS_PUT_KEY => match put_key(apdu, ctx) {
+                Ok(data) => ResponseApdu::new(data, StatusWord::OK),
+                Err(sw) => ResponseApdu::status(sw),
+            },
+            INS_GET_DATA if apdu.p1 == 0x00 && apdu.p2 == 0xE0 => {
+                ResponseApdu::new(key_information(ctx), StatusWord::OK)
+            }
+            INS_GET_DATA => ResponseApdu::status(StatusWord::REFERENCED_DATA_NOT_FOUND),
+            _ => ResponseApdu::status(StatusWord::INS_NOT_SUPPORTED),
+        }
+    }
+}
+
+/// The key information template `E0` (GP 2.2 §11.3.3.1): one `C0 04 <id> <KVN> <type> <length>` per key.
+fn key_information(ctx: &AppletContext<'_>) -> Vec<u8> {
+    let mut v = Vec::new();
+    for ks in ctx.keysets.iter() {
+        let kvn = ks.kvn().get();
+        let mut add = |id: u8, ty: u8, len: usize| {
+            v.extend_from_slice(&[0xC0, 0x04, id, kvn, ty, u8::try_from(len).unwrap_or(0)]);
+        };
+        let kic = ks.kic().spec();
+        add(1, key_type(kic.algorithm()), kic.key().len());
+        let kid = ks.kid().spec();
+        add(2, if kid.algorithm().is_des() { 0x80 } else { 0x88 }, kid.key().map_or(0, SecretKey::len));
+        if let Some(kik) = ks.kik() {
+            add(3, key_type(kik.spec().algorithm()), kik.spec().key().len());
+        }
+    }
+    let mut out = vec![0xE0];
+    if v.len() > 127 {
+        out.push(0x81);
+    }
+    out.push(u8::try_from(v.len()).unwrap_or(0xFF));
+    out.extend_from_slice(&v);
+    out
+}
+
+const fn key_type(a: CipherAlgorithm) -> u8 {
+    if a.is_des() { 0x80 } else { 0x88 }
+}
+
+/// One key of a PUT KEY command, deciphered.
+struct NewKey {
+    id: u8,
+    aes: bool,
+    key: SecretKey,
+    kcv: [u8; 3],
+}
+
+/// Enciphers or deciphers `buf` block by block (ECB) with a CBC cipher: each block is a one-block CBC
+/// message with a zero IV, which is ECB.
+///
+/// # Errors
+/// [`CryptoError::NotBlockAligned`].
+pub fn ecb(cipher: &dyn ExpandedCipher, buf: &mut [u8], decrypt: bool) -> Result<(), CryptoError> {
+    let b = cipher.block_len();
+    if b == 0 || !buf.len().is_multiple_of(b) {
+        return Err(CryptoError::NotBlockAligned {
+            algorithm: cipher.algorithm().name(),
+            len: buf.len(),
+            block: b,
+        });
+    }
+    for block in buf.chunks_exact_mut(b) {
+        if decrypt { cipher.decrypt(block)? } else { cipher.encrypt(block)? }
+    }
+    Ok(())
+}
+
+/// The cipher algorithm of a KIc/KIK of this type and length.
+fn cipher_for(aes: bool, len: usize) -> Option<CipherAlgorithm> {
+    Some(match (aes, len) {
+        (true, 16 | 24 | 32) => CipherAlgorithm::AesCbc,
+        (false, 8) => CipherAlgorithm::DesCbc,
+        (false, 16) => CipherAlgorithm::TripleDes2Cbc,
+        (false, 24) => CipherAlgorithm::TripleDes3Cbc,
+        _ => return None,
+    })
+}
+
+/// The key check value of a key (see the module docs).
+///
+/// # Errors
+/// The provider's errors for a key that does not fit the algorithm.
+pub fn kcv(provider: &dyn SecurityProvider, aes: bool, key: &SecretKey) -> Result<[u8; 3], CryptoError> {
+    let alg =
+        cipher_for(aes, key.len()).ok_or(CryptoError::InvalidKey { reason: "no cipher for this length" })?;
+    let c = provider.expand_cipher(alg, key)?;
+    let mut block = if aes { vec![0x01; 16] } else { vec![0x00; 8] };
+    ecb(c.as_ref(), &mut block, false)?;
+    Ok([block[0], block[1], block[2]])
+}
+
+fn put_key(apdu: &CommandApdu, ctx: &mut AppletContext<'_>) -> Result<Vec<u8>, StatusWord> {
+    if apdu.p1 & 0x80 != 0 {
+        return Err(StatusWord::WRONG_P1_P2);
+    }
+    let old = apdu.p1 & 0x7F;
+    let multiple = apdu.p2 & 0x80 != 0;
+    let first_id = apdu.p2 & 0x7F;
+    if !(1..=3).contains(&first_id) {
+        return Err(StatusWord::WRONG_P1_P2);
+    }
+    let old_kvn = match old {
+        0 => None,
+        n => match Kvn::new(n) {
+            Ok(k) if ctx.keysets.get(k).is_some() => Some(k),
+            _ => return Err(StatusWord::REFERENCED_DATA_NOT_FOUND),
+        },
+    };
+    let kik_kvn = ctx.packet.kvn().ok_or(StatusWord::CONDITIONS_NOT_SATISFIED)?;
+    let keys = {
+        let kik =
+            ctx.keysets.get(kik_kvn).and_then(Keyset::kik).ok_or(StatusWord::CONDITIONS_NOT_SATISFIED)?;
+        parse_keys(apdu.data(), first_id, multiple, kik.cipher(), ctx.provider)?
+    };
+    let (new_kvn, keys) = keys;
+    if ctx.keysets.get(new_kvn).is_some() && Some(new_kvn) != old_kvn {
+        return Err(StatusWord::WRONG_DATA);
+    }
+    let base = old_kvn.and_then(|k| ctx.keysets.get(k));
+    let mut kic = base.map(|b| b.kic().spec().clone());
+    let mut kid = base.map(|b| b.kid().spec().clone());
+    let mut kik = base.and_then(|b| b.kik().map(|k| k.spec().clone()));
+    let cmac_len = match kid.as_ref().map(ChecksumKeySpec::algorithm) {
+        Some(ChecksumAlgorithm::AesCmac { len }) => len,
+        _ => CmacLen::Eight,
+    };
+    let mut response = vec![new_kvn.get()];
+    for k in keys {
+        let alg = cipher_for(k.aes, k.key.len()).ok_or(StatusWord::WRONG_DATA)?;
+        match k.id {
+            1 => kic = Some(CipherKeySpec::new(alg, k.key).map_err(|_| StatusWord::WRONG_DATA)?),
+            2 => {
+                let mac = match alg {
+                    CipherAlgorithm::AesCbc => ChecksumAlgorithm::AesCmac { len: cmac_len },
+                    CipherAlgorithm::DesCbc => ChecksumAlgorithm::DesMac,
+                    CipherAlgorithm::TripleDes2Cbc => ChecksumAlgorithm::TdesMac2,
+                    _ => ChecksumAlgorithm::TdesMac3,
+                };
+                kid = Some(ChecksumKeySpec::new(mac, Some(k.key)).map_err(|_| StatusWord::WRONG_DATA)?);
+            }
+            _ => kik = Some(CipherKeySpec::new(alg, k.key).map_err(|_| StatusWord::WRONG_DATA)?),
+        }
+        response.extend_from_slice(&k.kcv);
+    }
+    let (Some(kic), Some(kid)) = (kic, kid) else { return Err(StatusWord::WRONG_DATA) };
+    let keyset = Keyset::new(ctx.provider, KeysetSpec { kvn: new_kvn, kic, kid, kik })
+        .map_err(|_| StatusWord::WRONG_DATA)?;
+    if let Some(o) = old_kvn {
+        ctx.keysets.remove(o);
+        ctx.reset_counters.push(o);
+    }
+    ctx.keysets.insert(keyset);
+    ctx.reset_counters.push(new_kvn);
+    Ok(response)
+}
+
+/// Parses the data field: the new KVN and the keys, deciphered with `kik` and checked against their KCVs.
+fn parse_keys(
+    data: &[u8],
+    first_id: u8,
+    multiple: bool,
+    kik: &dyn ExpandedCipher,
+    provider: &dyn SecurityProvider,
+) -> Result<(Kvn, Vec<NewKey>), StatusWord> {
+    let bad = StatusWord::WRONG_DATA;
+    let (&kvn, mut rest) = data.split_first().ok_or(bad)?;
+    let kvn = Kvn::new(kvn).map_err(|_| bad)?;
+    let mut keys = Vec::new();
+    let mut id = first_id;
+    while !rest.is_empty() {
+        if id > 3 || (!multiple && !keys.is_empty()) {
+            return Err(bad);
+        }
+        let [ty, len, tail @ ..] = rest else { return Err(bad) };
+        let aes = match ty {
+            0x80 | 0x82 | 0x83 | 0x84 => false,
+            0x88 => true,
+            _ => return Err(bad),
+        };
+        let len = usize::from(*len);
+        if tail.len() < len + 1 {
+            return Err(bad);
+        }
+        let (enc, tail) = tail.split_at(len);
+        let (&kcv_len, tail) = tail.split_first().ok_or(bad)?;
+        let kcv_len = usize::from(kcv_len);
+        if kcv_len != 0 && kcv_len != 3 || tail.len() < kcv_len {
+            return Err(bad);
+        }
+        let (given, tail) = tail.split_at(kcv_len);
+        let mut plain = zeroize::Zeroizing::new(enc.to_vec());
+        ecb(kik, &mut plain, true).map_err(|_| bad)?;
+        let key = SecretKey::from_slice(&plain).map_err(|_| bad)?;
+        let computed = kcv(provider, aes, &key).map_err(|_| bad)?;
+        if !given.is_empty() && given != computed {
+            return Err(bad);
+        }
+        keys.push(NewKey { id, aes, key, kcv: computed });
+        id += 1;
+        rest = tail;
+    }
+    if keys.is_empty() {
+        return Err(bad);
+    }
+    Ok((kvn, keys))
+}

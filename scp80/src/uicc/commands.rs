@@ -339,7 +339,7 @@ fn fid_of(data: &[u8]) -> Option<u16> {
 }
 
 fn path_of(data: &[u8]) -> Option<Vec<u16>> {
-    if data.is_empty() || data.len() % 2 != 0 {
+    if data.is_empty() || !data.len().is_multiple_of(2) {
         return None;
     }
     Some(data.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect())
@@ -361,7 +361,7 @@ fn select(ctx: &mut Ctx<'_>, apdu: &CommandApdu) -> Reply {
             if apdu.p2 != 0x04 && apdu.p2 != 0x0C {
                 return Fail::WrongP1P2.into();
             }
-            let found = match apdu.p1 {
+            match apdu.p1 {
                 0x00 if data.is_empty() => Some(ctx.fs.mf()),
                 0x00 => match fid_of(data) {
                     Some(f) => ctx.fs.select_fid(&sel, f),
@@ -391,8 +391,7 @@ fn select(ctx: &mut Ctx<'_>, apdu: &CommandApdu) -> Reply {
                     ctx.fs.walk(start, &path, sel.adf)
                 }
                 _ => return Fail::WrongP1P2.into(),
-            };
-            found
+            }
         }
     };
     let Some(target) = target else { return Fail::FileNotFound.into() };

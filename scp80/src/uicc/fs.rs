@@ -220,6 +220,50 @@ pub enum FsError {
     },
 }
 
+/// A file to add under a directory ([`FileSystem::add`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFile {
+    /// Its FID.
+    pub fid: u16,
+    /// A name.
+    pub label: Option<String>,
+    /// What it is (not the MF or an ADF).
+    pub kind: NodeKind,
+    /// Its SFI (EFs only).
+    pub sfi: Option<u8>,
+    /// Read condition.
+    pub read: AccessCondition,
+    /// Update condition.
+    pub update: AccessCondition,
+}
+
+impl NewFile {
+    /// A DF.
+    #[must_use]
+    pub const fn df(fid: u16) -> Self {
+        Self {
+            fid,
+            label: None,
+            kind: NodeKind::Df,
+            sfi: None,
+            read: AccessCondition::Always,
+            update: AccessCondition::Adm1,
+        }
+    }
+
+    /// An EF (or link) with its SFI and access conditions.
+    #[must_use]
+    pub const fn ef(
+        fid: u16,
+        kind: NodeKind,
+        sfi: Option<u8>,
+        read: AccessCondition,
+        update: AccessCondition,
+    ) -> Self {
+        Self { fid, label: None, kind, sfi, read, update }
+    }
+}
+
 /// The card's files: an arena with the MF at index 0 and the ADFs as separate roots.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileSystem {
@@ -340,16 +384,8 @@ impl FileSystem {
     /// # Errors
     /// [`FsError`] for a missing parent, a duplicate FID, a reserved FID, an SFI out of range or used twice,
     /// a body too large, records of the wrong length, or a link to something that is not an EF.
-    pub fn add(
-        &mut self,
-        parent: NodeId,
-        fid: u16,
-        label: Option<String>,
-        kind: NodeKind,
-        sfi: Option<u8>,
-        read: AccessCondition,
-        update: AccessCondition,
-    ) -> Result<NodeId, FsError> {
+    pub fn add(&mut self, parent: NodeId, file: NewFile) -> Result<NodeId, FsError> {
+        let NewFile { fid, label, kind, sfi, read, update } = file;
         let path = format!("{}/{fid:04X}", self.path_of(parent));
         if !self.nodes.get(parent).is_some_and(Node::is_directory) {
             return Err(FsError::NoParent { path });
@@ -683,23 +719,17 @@ mod tests {
     fn small() -> (FileSystem, NodeId, NodeId, NodeId) {
         let mut fs = FileSystem::new();
         let mf = fs.mf();
-        let gsm = fs
-            .add(mf, 0x7F20, None, NodeKind::Df, None, AccessCondition::Always, AccessCondition::Adm1)
-            .unwrap();
+        let gsm = fs.add(mf, NewFile::df(0x7F20)).unwrap();
         let adf = fs.add_adf("USIM", hex::decode("A0000000871002FF49FF0589").unwrap()).unwrap();
+        let body = NodeKind::Ef(EfBody::Transparent(hex::decode("080910101032547698").unwrap()));
         let imsi = fs
-            .add(
-                adf,
-                0x6F07,
-                Some("EF_IMSI".into()),
-                NodeKind::Ef(EfBody::Transparent(hex::decode("080910101032547698").unwrap())),
-                Some(7),
-                AccessCondition::Pin1,
-                AccessCondition::Adm1,
-            )
+            .add(adf, NewFile::ef(0x6F07, body, Some(7), AccessCondition::Pin1, AccessCondition::Adm1))
             .unwrap();
-        fs.add(gsm, 0x6F07, None, NodeKind::Link(imsi), None, AccessCondition::Pin1, AccessCondition::Adm1)
-            .unwrap();
+        fs.add(
+            gsm,
+            NewFile::ef(0x6F07, NodeKind::Link(imsi), None, AccessCondition::Pin1, AccessCondition::Adm1),
+        )
+        .unwrap();
         (fs, gsm, adf, imsi)
     }
 
@@ -738,16 +768,28 @@ mod tests {
         let (mut fs, gsm, adf, imsi) = small();
         let ef = |d: &str| NodeKind::Ef(EfBody::Transparent(hex::decode(d).unwrap()));
         let (a, u) = (AccessCondition::Always, AccessCondition::Adm1);
-        assert!(matches!(fs.add(adf, 0x6F07, None, ef("00"), None, a, u), Err(FsError::Duplicate { .. })));
-        assert!(matches!(fs.add(imsi, 0x6F08, None, ef("00"), None, a, u), Err(FsError::NoParent { .. })));
-        assert!(matches!(fs.add(adf, 0x6F08, None, ef("00"), Some(7), a, u), Err(FsError::Invalid { .. })));
-        assert!(matches!(fs.add(adf, 0x6F08, None, ef("00"), Some(31), a, u), Err(FsError::Invalid { .. })));
         assert!(matches!(
-            fs.add(gsm, 0x6F09, None, NodeKind::Link(gsm), None, a, u),
+            fs.add(adf, NewFile::ef(0x6F07, ef("00"), None, a, u)),
+            Err(FsError::Duplicate { .. })
+        ));
+        assert!(matches!(
+            fs.add(imsi, NewFile::ef(0x6F08, ef("00"), None, a, u)),
+            Err(FsError::NoParent { .. })
+        ));
+        assert!(matches!(
+            fs.add(adf, NewFile::ef(0x6F08, ef("00"), Some(7), a, u)),
+            Err(FsError::Invalid { .. })
+        ));
+        assert!(matches!(
+            fs.add(adf, NewFile::ef(0x6F08, ef("00"), Some(31), a, u)),
+            Err(FsError::Invalid { .. })
+        ));
+        assert!(matches!(
+            fs.add(gsm, NewFile::ef(0x6F09, NodeKind::Link(gsm), None, a, u)),
             Err(FsError::BadLink { .. })
         ));
         let bad = NodeKind::Ef(EfBody::LinearFixed { record_len: 2, records: vec![vec![0; 3]] });
-        assert!(matches!(fs.add(adf, 0x6F0A, None, bad, None, a, u), Err(FsError::Invalid { .. })));
+        assert!(matches!(fs.add(adf, NewFile::ef(0x6F0A, bad, None, a, u)), Err(FsError::Invalid { .. })));
         assert!(matches!(fs.add_adf("X", vec![0xA0; 3]), Err(FsError::Invalid { .. })));
     }
 

@@ -258,11 +258,10 @@ impl Uicc {
         if apdu.ins != 0xC0 {
             self.channel.pending = None;
         }
-        let reply = match self.dispatch(class, proprietary, apdu) {
-            Ok(r) => r,
-            Err(resp) => return resp,
+        let mut resp = match self.dispatch(class, proprietary, apdu) {
+            Ok(reply) => commands::finish(&mut self.channel, class, apdu, reply),
+            Err(resp) => resp,
         };
-        let mut resp = commands::finish(&mut self.channel, class, apdu, reply);
         if resp.sw == StatusWord::OK
             && self.terminal_profile.is_some()
             && let Some(n) = self.proactive.announce()

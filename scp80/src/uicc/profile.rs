@@ -79,7 +79,7 @@ use zeroize::Zeroizing;
 use super::applet::{Applet, RefreshApplet, RfmApplet, RfmRoot, ScriptFormat};
 use super::auth::Subscriber;
 use super::commands::{Channel, Rights};
-use super::fs::{AccessCondition, EfBody, FileSystem, FsError, NodeId, NodeKind};
+use super::fs::{AccessCondition, EfBody, FileSystem, FsError, NewFile, NodeId, NodeKind};
 use super::isd::IsdApplet;
 use super::pin::{Pin, PinError, Pins};
 use super::proactive::ProactiveQueue;
@@ -641,12 +641,14 @@ fn build_fs(files: &[FileSpec]) -> Result<FileSystem, ProfileError> {
         }
         let id = fs.add(
             parent,
-            fid,
-            f.name.clone(),
-            kind,
-            f.sfi,
-            f.read.unwrap_or(AccessCondition::Always),
-            f.update.unwrap_or(AccessCondition::Adm1),
+            NewFile {
+                fid,
+                label: f.name.clone(),
+                kind,
+                sfi: f.sfi,
+                read: f.read.unwrap_or(AccessCondition::Always),
+                update: f.update.unwrap_or(AccessCondition::Adm1),
+            },
         )?;
         fs.set_arr(id, f.arr.as_ref().map(|a| a.0.clone()));
     }

@@ -273,3 +273,172 @@ fn parse_keys(
     }
     Ok((kvn, keys))
 }
+
+#[cfg(test)]
+mod tests {
+    use m2msim_codec::Decode as _;
+    use m2msim_codec::ota::{Cntr, Kic, Kid, Spi, Tar};
+
+    use super::*;
+    use crate::crypto::RustCryptoProvider;
+    use crate::uicc::Uicc;
+    use crate::uicc::applet::PacketInfo;
+    use crate::uicc::profile::CardProfile;
+
+    fn h(s: &str) -> Vec<u8> {
+        m2msim_codec::hexser::parse_hex(s).unwrap()
+    }
+
+    /// A command packet secured with keyset 1 (3DES, KIK 3021…0F): ciphered, CC.
+    const SECURED_BY_KVN1: PacketInfo = PacketInfo {
+        tar: Tar([0, 0, 0]),
+        spi: Spi([0x16, 0x19]),
+        kic: Kic(0x15),
+        kid: Kid(0x15),
+        cntr: Cntr([0, 0, 0, 0, 1]),
+    };
+
+    /// Runs one command on the ISD of the example card; returns (response, KVNs whose counter restarts).
+    fn run(card: &mut Uicc, packet: PacketInfo, apdu: &str) -> (ResponseApdu, Vec<u8>) {
+        let apdu = CommandApdu::decode_exact(&h(apdu)).unwrap();
+        let mut reset = Vec::new();
+        let mut ctx = AppletContext {
+            fs: &mut card.fs,
+            pins: card.pins.summary(),
+            keysets: &mut card.keysets,
+            provider: card.provider.as_ref(),
+            proactive: &mut card.proactive,
+            reset_counters: &mut reset,
+            packet,
+        };
+        let r = IsdApplet.process(&apdu, &mut ctx);
+        (r, reset.iter().map(|k| k.get()).collect())
+    }
+
+    fn card() -> Uicc {
+        Uicc::from_profile(&CardProfile::example().unwrap()).unwrap()
+    }
+
+    // AES keys 000102…0F, 101112…1F, 202122…2F ciphered with KIK 3021020304050607 08090A0B0C0D0E0F in
+    // 3DES-ECB, and their KCVs (AES over 16 × 01), all computed with openssl.
+    const ENC1: &str = "3619a4a37bc2d8c7bf463628a418d840";
+    const ENC2: &str = "32fb597b7a9f8ae55213b1481c928537";
+    const ENC3: &str = "32103c97221ef9d3cf74a98a8d061a22";
+
+    #[test]
+    fn key_check_values() {
+        let p = RustCryptoProvider::new();
+        // The GlobalPlatform test key 404142…4F: KCV 8BAF47 (openssl des-ede-ecb over 8 zero bytes).
+        let k = SecretKey::from_hex("404142434445464748494A4B4C4D4E4F").unwrap();
+        assert_eq!(kcv(&p, false, &k).unwrap(), [0x8B, 0xAF, 0x47]);
+        let k = SecretKey::from_hex("000102030405060708090a0b0c0d0e0f").unwrap();
+        assert_eq!(kcv(&p, true, &k).unwrap(), [0xC3, 0x52, 0x80]);
+        assert!(kcv(&p, false, &SecretKey::from_slice(&[1; 12]).unwrap()).is_err());
+    }
+
+    #[test]
+    fn put_key_adds_and_replaces_keysets() {
+        let mut c = card();
+        // Add KVN 3 (P1 00), three AES keys from id 1 (P2 81).
+        let data = format!("03 8810{ENC1}03C35280 8810{ENC2}03013808 8810{ENC3}03840DE5");
+        let apdu = format!("80D80081{:02X}{data}", h(&data).len());
+        let (r, reset) = run(&mut c, SECURED_BY_KVN1, &apdu);
+        assert_eq!(r, ResponseApdu::new(h("03C35280013808840DE5"), StatusWord::OK));
+        assert_eq!(reset, vec![3]);
+        let ks = c.keysets.get(Kvn::new(3).unwrap()).unwrap();
+        assert_eq!(ks.kic().spec().algorithm(), CipherAlgorithm::AesCbc);
+        assert_eq!(ks.kid().spec().algorithm(), ChecksumAlgorithm::AesCmac { len: CmacLen::Eight });
+        assert_eq!(ks.kic().spec().key().expose_secret(), h("000102030405060708090a0b0c0d0e0f"));
+        assert_eq!(ks.kik().unwrap().spec().key().expose_secret(), h("202122232425262728292a2b2c2d2e2f"));
+        // KVN 3 exists now: adding it again is refused; replacing KVN 1 by KVN 4 removes KVN 1.
+        let (r, _) = run(&mut c, SECURED_BY_KVN1, &apdu);
+        assert_eq!(r.sw, StatusWord::WRONG_DATA);
+        let data = format!("04 8810{ENC1}03C35280 8810{ENC2}03013808");
+        let (r, reset) = run(&mut c, SECURED_BY_KVN1, &format!("80D80181{:02X}{data}", h(&data).len()));
+        assert_eq!(r.sw, StatusWord::OK);
+        assert_eq!(reset, vec![1, 4]);
+        assert!(c.keysets.get(Kvn::new(1).unwrap()).is_none());
+        let ks = c.keysets.get(Kvn::new(4).unwrap()).unwrap();
+        // Keys not sent keep the replaced keyset's: KVN 1's 3DES KIK.
+        assert_eq!(ks.kik().unwrap().spec().algorithm(), CipherAlgorithm::TripleDes2Cbc);
+        // One key only (P2 02: the KID of KVN 2, replaced in place), without a KCV.
+        let (r, _) = run(
+            &mut c,
+            SECURED_BY_KVN3,
+            &format!("80D8020214 02 8810{}00", encrypt_aes_kik3("101112131415161718191a1b1c1d1e1f")),
+        );
+        assert_eq!(r, ResponseApdu::new(h("02013808"), StatusWord::OK));
+    }
+
+    const SECURED_BY_KVN3: PacketInfo = PacketInfo { kic: Kic(0x32), kid: Kid(0x32), ..SECURED_BY_KVN1 };
+
+    /// `key` ciphered with KVN 3's AES KIK (202122…2F) in AES-ECB.
+    fn encrypt_aes_kik3(key: &str) -> String {
+        let p = RustCryptoProvider::new();
+        let kik = p
+            .expand_cipher(
+                CipherAlgorithm::AesCbc,
+                &SecretKey::from_hex("202122232425262728292a2b2c2d2e2f").unwrap(),
+            )
+            .unwrap();
+        let mut b = h(key);
+        ecb(kik.as_ref(), &mut b, false).unwrap();
+        hex::encode(b)
+    }
+
+    #[test]
+    fn put_key_refusals() {
+        let mut c = card();
+        let good = format!("03 8810{ENC1}03C35280 8810{ENC2}03013808");
+        let put = |p1p2: &str, data: &str| format!("80D8{p1p2}{:02X}{data}", h(data).len());
+        // Ciphered with another KIK (KVN 2's): the KCVs no longer match.
+        let (r, _) = run(
+            &mut c,
+            PacketInfo { kic: Kic(0x22), kid: Kid(0x22), ..SECURED_BY_KVN1 },
+            &put("0081", &good),
+        );
+        assert_eq!(r.sw, StatusWord::WRONG_DATA);
+        assert!(c.keysets.get(Kvn::new(3).unwrap()).is_none());
+        // An unsecured packet has no KIK.
+        let plain = PacketInfo { spi: Spi([0, 0]), ..SECURED_BY_KVN1 };
+        assert_eq!(run(&mut c, plain, &put("0081", &good)).0.sw, StatusWord::CONDITIONS_NOT_SATISFIED);
+        assert_eq!(
+            run(&mut c, SECURED_BY_KVN1, &put("0981", &good)).0.sw,
+            StatusWord::REFERENCED_DATA_NOT_FOUND
+        );
+        assert_eq!(run(&mut c, SECURED_BY_KVN1, &put("8081", &good)).0.sw, StatusWord::WRONG_P1_P2);
+        assert_eq!(run(&mut c, SECURED_BY_KVN1, &put("0084", &good)).0.sw, StatusWord::WRONG_P1_P2);
+        // KVN 2 taken, KVN 0, unknown key type, truncated, a single-key P2 with two keys, KIc alone for a
+        // new keyset.
+        for data in [
+            good.replacen("03", "02", 1),
+            good.replacen("03", "00", 1),
+            good.replacen("8810", "A110", 1),
+            good[..good.len() - 4].to_owned(),
+            format!("03 8810{ENC1}03C35280"),
+        ] {
+            assert_eq!(
+                run(&mut c, SECURED_BY_KVN1, &put("0081", &data)).0.sw,
+                StatusWord::WRONG_DATA,
+                "{data}"
+            );
+        }
+        assert_eq!(run(&mut c, SECURED_BY_KVN1, &put("0001", &good)).0.sw, StatusWord::WRONG_DATA);
+        assert_eq!(c.keysets.len(), 2);
+        // Other instructions and classes.
+        assert_eq!(run(&mut c, SECURED_BY_KVN1, "80E60000").0.sw, StatusWord::INS_NOT_SUPPORTED);
+        assert_eq!(run(&mut c, SECURED_BY_KVN1, "00D80081").0.sw, StatusWord::CLA_NOT_SUPPORTED);
+    }
+
+    #[test]
+    fn get_data_key_information() {
+        let mut c = card();
+        let (r, _) = run(&mut c, SECURED_BY_KVN1, "80CA00E000");
+        assert_eq!(r.sw, StatusWord::OK);
+        assert_eq!(
+            hex::encode_upper(&r.data),
+            "E024C00401018010C00402018010C00403018010C00401028810C00402028810C00403028810"
+        );
+        assert_eq!(run(&mut c, SECURED_BY_KVN1, "80CA00CF00").0.sw, StatusWord::REFERENCED_DATA_NOT_FOUND);
+    }
+}

@@ -446,3 +446,127 @@ fn profile_errors_name_the_field() {
     let e = bad("opc = \"cd63cb71954a9f4e48a5994e37a02baf\"", "opc = 5");
     assert!(!e.contains("cd63"), "{e}");
 }
+
+mod robustness {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::terminal::{CardLink, Input, Terminal, TerminalConfig};
+
+    /// C-APDUs built from the instructions the card knows, in both classes, with random parameters.
+    fn apdu() -> impl Strategy<Value = Vec<u8>> {
+        let cla = prop::sample::select(vec![0x00u8, 0x80, 0xA0, 0x01, 0x84]);
+        let ins = prop::sample::select(vec![
+            0xA4u8, 0xB0, 0xD6, 0xB2, 0xDC, 0xC0, 0xF2, 0x20, 0x2C, 0x88, 0x10, 0xC2, 0x12, 0x14, 0x70,
+        ]);
+        (
+            cla,
+            ins,
+            any::<u8>(),
+            any::<u8>(),
+            prop::collection::vec(any::<u8>(), 0..40),
+            prop::option::of(any::<u8>()),
+        )
+            .prop_map(|(cla, ins, p1, p2, data, le)| {
+                let mut v = vec![cla, ins, p1, p2];
+                if !data.is_empty() {
+                    v.push(data.len() as u8);
+                    v.extend_from_slice(&data);
+                }
+                v.extend(le);
+                v
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(inputs in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..64), 1..20)) {
+            let mut c = card();
+            for i in &inputs {
+                prop_assert!(c.handle_apdu(i).len() >= 2);
+            }
+        }
+
+        #[test]
+        fn command_sequences_keep_the_card_consistent(seq in prop::collection::vec(apdu(), 1..60)) {
+            let mut c = card();
+            // Verified PINs so that writes can happen.
+            c.handle_apdu(&h(&format!("0020000108{PIN1}")));
+            c.handle_apdu(&h(&format!("0020000A08{ADM1}")));
+            for a in &seq {
+                let r = c.handle_apdu(a);
+                prop_assert!(r.len() >= 2);
+            }
+            // Whatever happened, the card file reloads to the same card.
+            let p = c.to_profile();
+            let again = Uicc::from_profile(&CardProfile::from_toml(&p.to_toml().unwrap()).unwrap()).unwrap();
+            prop_assert_eq!(again.to_profile(), p);
+        }
+
+        #[test]
+        fn envelopes_with_arbitrary_tpdus_never_panic(tpdu in prop::collection::vec(any::<u8>(), 0..160), first in any::<bool>()) {
+            let mut c = card();
+            c.handle_apdu(&h("80100000 03 FFFFFF"));
+            let mut t = tpdu.clone();
+            if first && t.len() > 4 {
+                // Make it look like a DELIVER with a command-packet header more often.
+                t[0] = 0x40;
+            }
+            let dl = m2msim_codec::cat::SmsPpDownload::new(None, t).to_apdu().unwrap();
+            let r = c.handle_apdu(&dl.encode());
+            prop_assert!(r.len() >= 2);
+        }
+
+        #[test]
+        fn scripts_never_panic(data in prop::collection::vec(any::<u8>(), 0..120), expanded in any::<bool>()) {
+            let mut c = card();
+            let format = if expanded { applet::ScriptFormat::Expanded } else { applet::ScriptFormat::Compact };
+            let mut rfm = applet::RfmApplet::new(applet::RfmRoot::Adf("USIM".into()), format, Rights::FULL);
+            let mut reset = Vec::new();
+            let mut ctx = applet::AppletContext {
+                fs: &mut c.fs,
+                pins: c.pins.summary(),
+                keysets: &mut c.keysets,
+                provider: c.provider.as_ref(),
+                proactive: &mut c.proactive,
+                reset_counters: &mut reset,
+                packet: applet::PacketInfo {
+                    tar: Tar([0xB0, 0, 0x11]),
+                    spi: m2msim_codec::ota::Spi([0, 0]),
+                    kic: m2msim_codec::ota::Kic(0),
+                    kid: m2msim_codec::ota::Kid(0),
+                    cntr: m2msim_codec::ota::Cntr::default(),
+                },
+            };
+            let out = applet::run_script(&mut rfm, &data, &mut ctx);
+            if expanded {
+                prop_assert!(m2msim_codec::rfm::ExpandedResponse::decode_exact(&out).is_ok());
+            } else {
+                prop_assert!(m2msim_codec::rfm::CompactResponse::decode_exact(&out).is_ok());
+            }
+        }
+
+        #[test]
+        fn the_terminal_survives_any_card(answers in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 1..40)) {
+            struct Chaos(Vec<Vec<u8>>, usize);
+            impl CardLink for Chaos {
+                fn transmit(&mut self, _: &[u8]) -> Vec<u8> {
+                    self.1 += 1;
+                    self.0.get(self.1 % self.0.len()).cloned().unwrap_or_default()
+                }
+                fn reset(&mut self) -> Vec<u8> {
+                    vec![0x3B, 0x00]
+                }
+            }
+            let mut link = Chaos(answers, 0);
+            let mut t = Terminal::new(TerminalConfig { pin1: Some("1234".into()), ..TerminalConfig::default() });
+            t.handle_input(&mut link, Input::PowerOn);
+            t.handle_input(&mut link, Input::SmsDeliver { tpdu: h("4007917777777777F77FF6520101120000000302700000"), sc_address: None });
+            t.handle_input(&mut link, Input::Authenticate { rand: [1; 16], autn: [2; 16] });
+            t.handle_timeout(&mut link, 60_000);
+            while t.poll_output().is_some() {}
+        }
+    }
+}

@@ -60,6 +60,8 @@ pub mod ota;
 pub mod pin;
 pub mod proactive;
 pub mod profile;
+#[cfg(feature = "cli")]
+pub mod server;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,0 +1,61 @@
+//! `scp80`: SCP80 secured packets (ETSI TS 102 225 / 3GPP TS 31.115), the simulated UICC and Milenage from
+//! the command line.
+//!
+//! ```text
+//! scp80 milenage …   Milenage f1–f5* for one RAND/SQN (JSON)
+//! scp80 uicc new …   create a card file from a profile
+//! scp80 uicc apdu …  send APDUs to a card file (and save it)
+//! scp80 uicc serve … run a card file behind TCP (m2msim APDU framing and vsmartcard vpcd)
+//! ```
+//! Hex in and out. Bad input exits with code 2 and one line saying what was wrong.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod milenage;
+mod shared;
+mod uicc;
+
+/// SCP80 secured packets, the simulated UICC and Milenage.
+///
+/// Hex arguments may contain spaces and colons and start with 0x.
+#[derive(Parser)]
+#[command(name = "scp80", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Compute Milenage (3GPP TS 35.206) f1, f1*, f2–f5, f5* and AUTN for one RAND and SQN; print JSON.
+    Milenage(milenage::Args),
+    /// The simulated UICC: create card files, send APDUs, serve a card over TCP.
+    #[command(subcommand)]
+    Uicc(uicc::Cmd),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let text = e.to_string();
+            let line = text.lines().next().unwrap_or("bad arguments");
+            eprintln!("scp80: {}", line.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match &cli.cmd {
+        Cmd::Milenage(a) => milenage::run(a),
+        Cmd::Uicc(c) => uicc::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("scp80: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

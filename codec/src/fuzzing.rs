@@ -146,8 +146,12 @@ pub fn dm(data: &[u8]) {
     }
 }
 
-/// Every body by name, for the corpus replay test and the campaign runner.
-pub const BODIES: &[(&str, fn(&[u8]))] = &[
+/// A fuzz body: takes arbitrary bytes, panics only on a bug.
+pub type Body = fn(&[u8]);
+
+/// Every body by name (the cargo-fuzz target of the same name calls it), for the corpus replay test and the
+/// campaign runner.
+pub const BODIES: &[(&str, Body)] = &[
     ("apdu", apdu),
     ("tlv", tlv),
     ("ota", ota),

@@ -27,6 +27,8 @@ pub mod apdu;
 pub mod cat;
 pub mod dm;
 pub mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod hexser;
 pub mod ota;
 pub mod reader;

@@ -11,7 +11,7 @@ use crate::error::{DecodeError, DecodeResult};
 use crate::reader::{Decode, Encode, Reader};
 use crate::sim::{DigitsError, bcd};
 use crate::tlv::comprehension::CtlvTag;
-use crate::tlv::{LenForm, ReadLen, read_len, write_len};
+use crate::tlv::{LenForm, ReadLen, read_len};
 
 /// Tag values (CR bit excluded) of the objects typed here (TS 101 220 Table 7.23, TS 102 223 §9.3).
 pub mod tag {
@@ -496,11 +496,7 @@ impl Decode for SimpleTlv {
 impl Encode for SimpleTlv {
     fn encode_to(&self, out: &mut Vec<u8>) {
         self.tag().write(out);
-        let mut v = Vec::new();
-        self.value.write(&mut v);
-        let form = if self.len_form == LenForm::Indefinite { LenForm::Minimal } else { self.len_form };
-        write_len(out, v.len(), form);
-        out.extend_from_slice(&v);
+        crate::tlv::write_len_prefixed(out, self.len_form, |o| self.value.write(o));
     }
 }
 
@@ -509,7 +505,8 @@ impl Encode for SimpleTlv {
 /// # Errors
 /// As [`SimpleTlv::decode_from`].
 pub fn read_objects(r: &mut Reader<'_>) -> DecodeResult<Vec<SimpleTlv>> {
-    let mut v = Vec::new();
+    // Most templates hold 2–5 objects.
+    let mut v = Vec::with_capacity(4);
     while !r.is_empty() {
         v.push(SimpleTlv::decode_from(r)?);
     }

@@ -11,7 +11,7 @@ use super::objects::{
 use crate::apdu::{ApduError, Cla, CommandApdu};
 use crate::error::{DecodeError, DecodeErrorKind, DecodeResult};
 use crate::reader::{Decode, Encode, Reader};
-use crate::tlv::{LenForm, ReadLen, read_len, write_len};
+use crate::tlv::{LenForm, ReadLen, read_len};
 
 /// Proactive UICC command tag (TS 101 220 Table 7.17).
 pub const PROACTIVE_COMMAND_TAG: u8 = 0xD0;
@@ -98,11 +98,8 @@ fn read_template(
 }
 
 fn write_template(out: &mut Vec<u8>, tag: u8, form: LenForm, objects: &[SimpleTlv]) {
-    let mut v = Vec::new();
-    write_objects(objects, &mut v);
     out.push(tag);
-    write_len(out, v.len(), if form == LenForm::Indefinite { LenForm::Minimal } else { form });
-    out.extend_from_slice(&v);
+    crate::tlv::write_len_prefixed(out, form, |o| write_objects(objects, o));
 }
 
 /// Decodes the data of `apdu` as `T`, checking the INS first; errors keep offsets within the APDU bytes.

@@ -126,7 +126,10 @@ impl CommandItem {
 impl Encode for CommandItem {
     fn encode_to(&self, out: &mut Vec<u8>) {
         match self {
-            Self::CApdu { apdu, len_form } => write_item(out, TAG_C_APDU, *len_form, &apdu.encode()),
+            Self::CApdu { apdu, len_form } => {
+                out.push(TAG_C_APDU);
+                crate::tlv::write_len_prefixed(out, *len_form, |o| apdu.encode_to(o));
+            }
             Self::ImmediateAction { value, len_form } => {
                 write_item(out, TAG_IMMEDIATE_ACTION, *len_form, value)
             }
@@ -223,7 +226,10 @@ impl Encode for ResponseItem {
     fn encode_to(&self, out: &mut Vec<u8>) {
         match self {
             Self::ExecutedCommands { value, len_form } => write_item(out, TAG_EXECUTED, *len_form, value),
-            Self::RApdu { response, len_form } => write_item(out, TAG_R_APDU, *len_form, &response.encode()),
+            Self::RApdu { response, len_form } => {
+                out.push(TAG_R_APDU);
+                crate::tlv::write_len_prefixed(out, *len_form, |o| response.encode_to(o));
+            }
             Self::ImmediateActionResponse { value, len_form } => {
                 write_item(out, TAG_IMMEDIATE_ACTION, *len_form, value);
             }
@@ -311,15 +317,15 @@ fn read_template<T>(
 }
 
 /// Writes a scripting template around already encoded items.
-fn write_template(out: &mut Vec<u8>, tags: (u8, u8), length: LenForm, items: &[u8]) {
+fn write_template<T: Encode>(out: &mut Vec<u8>, tags: (u8, u8), length: LenForm, items: &[T]) {
+    let write_items = |o: &mut Vec<u8>| items.iter().for_each(|i| i.encode_to(o));
     if length == LenForm::Indefinite {
         out.extend_from_slice(&[tags.1, 0x80]);
-        out.extend_from_slice(items);
+        write_items(out);
         out.extend_from_slice(&[0, 0]);
     } else {
         out.push(tags.0);
-        write_len(out, items.len(), length);
-        out.extend_from_slice(items);
+        crate::tlv::write_len_prefixed(out, length, write_items);
     }
 }
 
@@ -376,11 +382,7 @@ impl Decode for ExpandedScript {
 
 impl Encode for ExpandedScript {
     fn encode_to(&self, out: &mut Vec<u8>) {
-        let mut items = Vec::new();
-        for i in &self.items {
-            i.encode_to(&mut items);
-        }
-        write_template(out, (TAG_SCRIPT, TAG_SCRIPT_INDEFINITE), self.length, &items);
+        write_template(out, (TAG_SCRIPT, TAG_SCRIPT_INDEFINITE), self.length, &self.items);
     }
 }
 
@@ -484,11 +486,7 @@ impl Decode for ExpandedResponse {
 
 impl Encode for ExpandedResponse {
     fn encode_to(&self, out: &mut Vec<u8>) {
-        let mut items = Vec::new();
-        for i in &self.items {
-            i.encode_to(&mut items);
-        }
-        write_template(out, (TAG_RESPONSE, TAG_RESPONSE_INDEFINITE), self.length, &items);
+        write_template(out, (TAG_RESPONSE, TAG_RESPONSE_INDEFINITE), self.length, &self.items);
     }
 }
 

@@ -18,9 +18,12 @@
 //!   it takes and why).
 //! - [`super::isd::IsdApplet`]: the issuer security domain for RAM (GlobalPlatform PUT KEY, GET DATA).
 //!
-//! Another applet (the Alt 3b key-slot applet of m2m.md §4.5 (b), for instance) is a type implementing
-//! [`Applet`], installed with [`super::Uicc::install_applet`] under its own TAR: it receives its STORE
-//! DATA commands with the context above (files, keysets, proactive queue) and needs nothing else.
+//! Another applet is a type implementing [`Applet`], installed with [`super::Uicc::install_applet`] under
+//! its own TAR (or, to be part of card files, a new [`super::profile::ApplicationKind`] with its settings).
+//! The Alt 3b key-slot applet of m2m.md §4.5 (b), for instance, takes STORE DATA `80 E2 90 00 A0 {…}` like
+//! [`RefreshApplet`], and has in its [`AppletContext`] all it acts on: EF_IMSI in `fs`, K and OPc in
+//! `subscriber` ([`super::auth::Subscriber::replace_keys`]), the OTA keyset in `keysets` (with
+//! `reset_counters`), and REFRESH in `proactive`.
 
 use std::fmt;
 
@@ -99,6 +102,9 @@ pub struct AppletContext<'a> {
     pub proactive: &'a mut ProactiveQueue,
     /// KVNs whose receive counter must restart at zero (set by key replacement).
     pub reset_counters: &'a mut Vec<Kvn>,
+    /// The subscription keys (K, OPc, SQN state), when the card has them: an applet that switches the
+    /// subscription (Alt 3b) replaces them with [`super::auth::Subscriber::replace_keys`].
+    pub subscriber: Option<&'a mut super::auth::Subscriber>,
     /// The packet being processed.
     pub packet: PacketInfo,
 }

@@ -88,6 +88,18 @@ impl Subscriber {
         Ok(Self { milenage: Milenage::new(&k, &opc), k, opc, sqn, include_kc: true })
     }
 
+    /// Replaces K and OPc (a subscription switch, m2m.md §4.5) and starts a fresh SQN array: the new
+    /// subscription's network has its own sequence numbers.
+    pub fn replace_keys(&mut self, k: [u8; 16], opc: [u8; 16]) {
+        let params = *self.sqn.params();
+        self.k = k;
+        self.opc = opc;
+        self.milenage = Milenage::new(&k, &opc);
+        if let Ok(fresh) = SqnArray::new(params) {
+            self.sqn = fresh;
+        }
+    }
+
     /// K (for the card file).
     #[must_use]
     pub const fn expose_k(&self) -> &[u8; 16] {
@@ -271,6 +283,16 @@ mod tests {
         let again = Subscriber::new(*s.expose_k(), *s.expose_opc(), SqnParams::default(), &entries).unwrap();
         assert_eq!(again.sqn(), s.sqn());
         assert!(Subscriber::new([0; 16], [0; 16], SqnParams::default(), &[1, 2]).is_err());
+        // A switch to other keys: the old vector no longer verifies, and the SQN array starts over.
+        let mut switched = again.clone();
+        switched.replace_keys([1; 16], [2; 16]);
+        assert_eq!(switched.sqn().entries().iter().max(), Some(&0));
+        assert_eq!(
+            switched.authenticate(0x81, &auth_data(&rand, &av.autn)),
+            AuthResult::Sw(StatusWord(0x9862))
+        );
+        let av2 = Milenage::new(&[1; 16], &[2; 16]).generate_av(&rand, Sqn::new(0x41).unwrap(), [0, 0]);
+        assert!(matches!(switched.authenticate(0x81, &auth_data(&rand, &av2.autn)), AuthResult::Data(_)));
         assert!(!format!("{s:?}").contains("465b"));
     }
 }

@@ -309,6 +309,7 @@ mod tests {
             provider: card.provider.as_ref(),
             proactive: &mut card.proactive,
             reset_counters: &mut reset,
+            subscriber: card.subscriber.as_mut(),
             packet,
         };
         let r = IsdApplet.process(&apdu, &mut ctx);

@@ -252,6 +252,7 @@ impl Uicc {
             provider: self.provider.as_ref(),
             proactive: &mut self.proactive,
             reset_counters: &mut reset,
+            subscriber: self.subscriber.as_mut(),
             packet: info,
         };
         let out = run_script(app.applet.as_mut(), data, &mut ctx);

@@ -24,6 +24,7 @@ pub mod hexser;
 pub mod reader;
 pub mod testdata;
 pub mod tlv;
+pub mod wbxml;
 
 pub use error::{DecodeError, DecodeErrorKind, DecodeResult};
 pub use reader::{Decode, Encode, Reader, decode_exact};

@@ -65,7 +65,11 @@ impl<'a> Reader<'a> {
     }
 
     fn truncated(&self, expected: &'static str, needed: usize) -> DecodeError {
-        self.error(DecodeErrorKind::Truncated { expected, needed: needed - self.remaining(), remaining: self.remaining() })
+        self.error(DecodeErrorKind::Truncated {
+            expected,
+            needed: needed - self.remaining(),
+            remaining: self.remaining(),
+        })
     }
 
     /// Reads one byte.
@@ -133,7 +137,12 @@ impl<'a> Reader<'a> {
     /// # Errors
     /// [`DecodeErrorKind::LengthOverflow`] when fewer than `n` bytes remain.
     #[inline]
-    pub fn take_len(&mut self, n: usize, len_field_back: usize, what: &'static str) -> DecodeResult<&'a [u8]> {
+    pub fn take_len(
+        &mut self,
+        n: usize,
+        len_field_back: usize,
+        what: &'static str,
+    ) -> DecodeResult<&'a [u8]> {
         if n > self.remaining() {
             return Err(DecodeError::new(
                 DecodeErrorKind::LengthOverflow { what, length: n, remaining: self.remaining() },

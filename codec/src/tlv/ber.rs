@@ -277,7 +277,11 @@ impl BerTlv {
                     }
                     if r.is_empty() {
                         return Err(crate::DecodeError::new(
-                            DecodeErrorKind::Truncated { expected: "end-of-contents 00 00", needed: 2, remaining: 0 },
+                            DecodeErrorKind::Truncated {
+                                expected: "end-of-contents 00 00",
+                                needed: 2,
+                                remaining: 0,
+                            },
                             r.offset(),
                         ));
                     }
@@ -408,7 +412,10 @@ mod tests {
         let t = rt("aa07220580e2900000");
         assert_eq!(t.children().unwrap().len(), 1);
         // Tag 22 looks constructed but holds a raw C-APDU.
-        assert_eq!(t.find(Tag::one(0x22)).unwrap().primitive_value().unwrap(), hex::decode("80e2900000").unwrap());
+        assert_eq!(
+            t.find(Tag::one(0x22)).unwrap().primitive_value().unwrap(),
+            hex::decode("80e2900000").unwrap()
+        );
         // A constructed value that does parse keeps its children; value_bytes gives them back.
         let t = rt("a0058003010203");
         assert_eq!(t.children().unwrap().len(), 1);
@@ -455,7 +462,8 @@ mod tests {
         prop_oneof![
             any::<u8>().prop_filter("single", |b| b & 0x1F != 0x1F).prop_map(Tag::one),
             (0u8..8, 0u8..0x80).prop_map(|(c, n)| Tag::from_bytes(&[0x1F | (c << 5), n]).unwrap()),
-            (0u8..8, 0x80u8.., 0u8..0x80).prop_map(|(c, a, n)| Tag::from_bytes(&[0x1F | (c << 5), a, n]).unwrap()),
+            (0u8..8, 0x80u8.., 0u8..0x80)
+                .prop_map(|(c, a, n)| Tag::from_bytes(&[0x1F | (c << 5), a, n]).unwrap()),
         ]
     }
 
@@ -469,9 +477,21 @@ mod tests {
         )
             .prop_map(|(tag, len_form, v)| BerTlv { tag, len_form, value: Value::Primitive(v) });
         leaf.prop_recursive(4, 32, 6, move |inner| {
-            let form = prop_oneof![Just(LenForm::Minimal), (1u8..=4).prop_map(LenForm::Long), Just(LenForm::Indefinite)];
-            (prop_oneof![Just(0xAEu8), Just(0xAA), Just(0x30), Just(0xA0)], form, proptest::collection::vec(inner, 0..5))
-                .prop_map(|(t, f, c)| BerTlv { tag: Tag::one(t), len_form: f, value: Value::Constructed(c) })
+            let form = prop_oneof![
+                Just(LenForm::Minimal),
+                (1u8..=4).prop_map(LenForm::Long),
+                Just(LenForm::Indefinite)
+            ];
+            (
+                prop_oneof![Just(0xAEu8), Just(0xAA), Just(0x30), Just(0xA0)],
+                form,
+                proptest::collection::vec(inner, 0..5),
+            )
+                .prop_map(|(t, f, c)| BerTlv {
+                    tag: Tag::one(t),
+                    len_form: f,
+                    value: Value::Constructed(c),
+                })
         })
     }
 

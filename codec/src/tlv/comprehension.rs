@@ -62,11 +62,17 @@ impl CtlvTag {
                 let v = r.u16("COMPREHENSION-TLV three-byte tag")?;
                 let value = v & 0x7FFF;
                 if value == 0 {
-                    return Err(DecodeError::invalid("COMPREHENSION-TLV tag", "three-byte tag value 0", start));
+                    return Err(DecodeError::invalid(
+                        "COMPREHENSION-TLV tag",
+                        "three-byte tag value 0",
+                        start,
+                    ));
                 }
                 Ok(Self { value, cr: v & 0x8000 != 0, three_byte: true })
             }
-            0x00 | 0x80 | 0xFF => Err(DecodeError::invalid("COMPREHENSION-TLV tag", "00, 80 and FF are not tags", start)),
+            0x00 | 0x80 | 0xFF => {
+                Err(DecodeError::invalid("COMPREHENSION-TLV tag", "00, 80 and FF are not tags", start))
+            }
             _ => Ok(Self::from_byte(b)),
         }
     }
@@ -97,7 +103,13 @@ impl CtlvTag {
 
 impl fmt::Debug for CtlvTag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CtlvTag({:02X}{}{})", self.value, if self.cr { ",CR" } else { "" }, if self.three_byte { ",3B" } else { "" })
+        write!(
+            f,
+            "CtlvTag({:02X}{}{})",
+            self.value,
+            if self.cr { ",CR" } else { "" },
+            if self.three_byte { ",3B" } else { "" }
+        )
     }
 }
 
@@ -222,7 +234,10 @@ mod tests {
         let e = Ctlv::decode_exact(&hex::decode("7f000000").unwrap()).unwrap_err();
         assert_eq!(e.offset, 0);
         let e = Ctlv::decode_exact(&hex::decode("0b0501").unwrap()).unwrap_err();
-        assert_eq!(e.kind, DecodeErrorKind::LengthOverflow { what: "COMPREHENSION-TLV value", length: 5, remaining: 1 });
+        assert_eq!(
+            e.kind,
+            DecodeErrorKind::LengthOverflow { what: "COMPREHENSION-TLV value", length: 5, remaining: 1 }
+        );
         assert_eq!(e.offset, 1);
         let e = Ctlv::decode_exact(&hex::decode("0b80").unwrap()).unwrap_err();
         assert_eq!(e.offset, 1);

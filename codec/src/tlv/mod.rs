@@ -94,7 +94,12 @@ pub enum ReadLen {
 ///
 /// # Errors
 /// Truncation, `80` where indefinite is not allowed, or a long form with more than `max_octets` octets.
-pub fn read_len(r: &mut Reader<'_>, what: &'static str, max_octets: u8, allow_indefinite: bool) -> DecodeResult<ReadLen> {
+pub fn read_len(
+    r: &mut Reader<'_>,
+    what: &'static str,
+    max_octets: u8,
+    allow_indefinite: bool,
+) -> DecodeResult<ReadLen> {
     let start = r.offset();
     let first = r.u8(what)?;
     if first < 0x80 {
@@ -115,7 +120,8 @@ pub fn read_len(r: &mut Reader<'_>, what: &'static str, max_octets: u8, allow_in
     for _ in 0..n {
         len = (len << 8) | u64::from(r.u8(what)?);
     }
-    let len = usize::try_from(len).map_err(|_| r.error(DecodeErrorKind::Invalid { what, reason: "length too large" }))?;
+    let len = usize::try_from(len)
+        .map_err(|_| r.error(DecodeErrorKind::Invalid { what, reason: "length too large" }))?;
     let form = if minimal_len_octets(len) == n { LenForm::Minimal } else { LenForm::Long(n) };
     Ok(ReadLen::Definite(len, form))
 }

@@ -15,13 +15,19 @@
 //! - [`rfm`]: remote command scripts of TS 102 226 (compact and expanded) and their responses.
 //! - [`sim`]: contents of elementary files (EF_IMSI, EF_ICCID, EF_AD, EF_LOCI, EF_PSLOCI, EF_EPSLOCI, PLMN ids).
 //!
+//! OMA DM side:
+//! - [`syncml`]: SyncML DM messages: status and alert codes.
+//! - [`dm`]: authentication (basic, MD5 digest, `x-syncml-hmac`) and package 0.
+//!
 //! Every binary format implements [`Decode`] and [`Encode`]; for every input that decodes,
 //! `encode(decode(b)) == b`. Decoders return a [`DecodeError`] with the absolute byte offset of the problem
 //! and never panic.
 
+pub mod dm;
 pub mod error;
 pub mod hexser;
 pub mod reader;
+pub mod syncml;
 pub mod testdata;
 pub mod tlv;
 pub mod wbxml;

@@ -1,0 +1,361 @@
+//! The typed model of a Device Description Framework document (OMA DM 1.2.1 TND §7–§8, DTD
+//! `OMA-SUP-DTD_DM_DDF-V1_2`, namespace `syncml:dmddf1.2`) and of run-time node properties (TND §7).
+//!
+//! ```text
+//! MgmtTree (VerDTD, Man?, Mod?, Node+)
+//! Node (NodeName, Path?, RTProperties?, DFProperties?, (Node* | Value?))
+//! DFProperties (AccessType, DefaultValue?, Description?, DFFormat, Occurrence?, Scope?, DFTitle?, DFType?, CaseSense?)
+//! ```
+//! An empty `NodeName` marks an unnamed placeholder node (`<x>` in the MO tables): its instances get their names at
+//! run time. These types describe management objects to the client's DM tree, which validates every command
+//! against them (format, access types, occurrence).
+
+use serde::{Deserialize, Serialize};
+
+/// Node format (TND §7.7.3 Format, DDF `DFFormat`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// `b64`: base64 text.
+    B64,
+    /// `bin`: binary.
+    Bin,
+    /// `bool`: `true` / `false`.
+    Bool,
+    /// `chr`: text.
+    #[default]
+    Chr,
+    /// `int`: signed 32-bit decimal.
+    Int,
+    /// `node`: interior node.
+    Node,
+    /// `null`: no value.
+    Null,
+    /// `xml`: XML text.
+    Xml,
+    /// `date`: ISO 8601 date (DM 1.2).
+    Date,
+    /// `time`: ISO 8601 time (DM 1.2).
+    Time,
+    /// `float`: IEEE 754 single precision as text (DM 1.2).
+    Float,
+}
+
+impl Format {
+    /// The DDF / Meta `Format` name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::B64 => "b64",
+            Self::Bin => "bin",
+            Self::Bool => "bool",
+            Self::Chr => "chr",
+            Self::Int => "int",
+            Self::Node => "node",
+            Self::Null => "null",
+            Self::Xml => "xml",
+            Self::Date => "date",
+            Self::Time => "time",
+            Self::Float => "float",
+        }
+    }
+
+    /// Parses a format name (exact, as the DTD spells them; `Chr` is also accepted because real clients send it).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim() {
+            "b64" => Self::B64,
+            "bin" => Self::Bin,
+            "bool" => Self::Bool,
+            "chr" | "Chr" => Self::Chr,
+            "int" => Self::Int,
+            "node" => Self::Node,
+            "null" => Self::Null,
+            "xml" => Self::Xml,
+            "date" => Self::Date,
+            "time" => Self::Time,
+            "float" => Self::Float,
+            _ => return None,
+        })
+    }
+
+    /// Checks that `value` is well formed for this format (TND §7.7.3; `bin`/`b64`/`xml`/`chr` accept any bytes
+    /// here, `b64` must decode).
+    #[must_use]
+    pub fn accepts(self, value: &[u8]) -> bool {
+        let text = || std::str::from_utf8(value).ok().map(str::trim);
+        match self {
+            Self::Bin | Self::Chr | Self::Xml => true,
+            Self::Null => value.is_empty(),
+            Self::Node => value.is_empty(),
+            Self::B64 => text().is_some_and(|t| super::auth::decode_b64(t).is_some()),
+            Self::Bool => matches!(text(), Some("true" | "false")),
+            Self::Int => text().is_some_and(|t| t.parse::<i32>().is_ok()),
+            Self::Float => text().is_some_and(|t| t.parse::<f32>().is_ok()),
+            Self::Date => text().is_some_and(is_iso_date),
+            Self::Time => text().is_some_and(is_iso_time),
+        }
+    }
+}
+
+fn all_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `YYYY-MM-DD` or `YYYYMMDD` (ISO 8601 calendar date, basic or extended).
+fn is_iso_date(s: &str) -> bool {
+    let d: String = s.chars().filter(|&c| c != '-').collect();
+    d.len() == 8
+        && all_digits(&d)
+        && (s.len() == 8
+            || (s.len() == 10 && s.as_bytes().get(4) == Some(&b'-') && s.as_bytes().get(7) == Some(&b'-')))
+}
+
+/// `hh:mm:ss` or `hhmmss`, optionally with a zone `Z` or `±hh[:mm]`.
+fn is_iso_time(s: &str) -> bool {
+    let (t, _zone) = match s.find(['Z', '+', '-']) {
+        Some(i) => s.split_at(i),
+        None => (s, ""),
+    };
+    let d: String = t.chars().filter(|&c| c != ':').collect();
+    (d.len() == 6 || d.len() == 4) && all_digits(&d)
+}
+
+/// The commands a node allows (DDF `AccessType`, TND §8.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct AccessTypes {
+    /// `Add`
+    #[serde(default)]
+    pub add: bool,
+    /// `Copy`
+    #[serde(default)]
+    pub copy: bool,
+    /// `Delete`
+    #[serde(default)]
+    pub delete: bool,
+    /// `Exec`
+    #[serde(default)]
+    pub exec: bool,
+    /// `Get`
+    #[serde(default)]
+    pub get: bool,
+    /// `Replace`
+    #[serde(default)]
+    pub replace: bool,
+}
+
+impl AccessTypes {
+    /// Every access type.
+    pub const ALL: Self = Self { add: true, copy: true, delete: true, exec: true, get: true, replace: true };
+    /// Get only.
+    pub const GET: Self =
+        Self { add: false, copy: false, delete: false, exec: false, get: true, replace: false };
+    /// Get and Replace.
+    pub const GET_REPLACE: Self = Self { replace: true, ..Self::GET };
+    /// Add, Delete, Get and Replace (a typical dynamic node).
+    pub const ADD_DELETE_GET_REPLACE: Self = Self { add: true, delete: true, ..Self::GET_REPLACE };
+    /// Exec only.
+    pub const EXEC: Self =
+        Self { add: false, copy: false, delete: false, exec: true, get: false, replace: false };
+    /// Parses a compact list like `Get,Replace` (names as in the DDF, case-insensitive).
+    #[must_use]
+    pub fn parse_list(s: &str) -> Option<Self> {
+        let mut a = Self::default();
+        for part in s.split([',', '+', ' ']).filter(|p| !p.is_empty()) {
+            match part.to_ascii_lowercase().as_str() {
+                "add" => a.add = true,
+                "copy" => a.copy = true,
+                "delete" => a.delete = true,
+                "exec" => a.exec = true,
+                "get" => a.get = true,
+                "replace" => a.replace = true,
+                _ => return None,
+            }
+        }
+        Some(a)
+    }
+}
+
+/// How many instances of a node may exist (DDF `Occurrence`, TND §8.4). Default: `One`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Occurrence {
+    /// Exactly one.
+    #[default]
+    One,
+    /// Zero or one.
+    ZeroOrOne,
+    /// Any number.
+    ZeroOrMore,
+    /// At least one.
+    OneOrMore,
+    /// Zero to N.
+    ZeroOrN(u32),
+    /// One to N.
+    OneOrN(u32),
+}
+
+impl Occurrence {
+    /// The largest number of instances allowed.
+    #[must_use]
+    pub const fn max(self) -> Option<u32> {
+        match self {
+            Self::One | Self::ZeroOrOne => Some(1),
+            Self::ZeroOrMore | Self::OneOrMore => None,
+            Self::ZeroOrN(n) | Self::OneOrN(n) => Some(n),
+        }
+    }
+    /// Whether an instance may be absent (the node may be deleted).
+    #[must_use]
+    pub const fn optional(self) -> bool {
+        matches!(self, Self::ZeroOrOne | Self::ZeroOrMore | Self::ZeroOrN(_))
+    }
+}
+
+/// Permanent or dynamic (DDF `Scope`, TND §7.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Created by the device; cannot be deleted by a server.
+    Permanent,
+    /// Created and deleted at run time.
+    #[default]
+    Dynamic,
+}
+
+/// DDF `DFProperties`: the description of one node.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DfProperties {
+    /// Allowed commands.
+    pub access_type: AccessTypes,
+    /// `DefaultValue`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+    /// `Description`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `DFFormat`.
+    pub format: Format,
+    /// `Occurrence` (default One).
+    #[serde(default)]
+    pub occurrence: Occurrence,
+    /// `Scope` (absent in many real DDFs: `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+    /// `DFTitle`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// `DFType`: a MIME type (`MIME`) for leaves, or an MO identifier (`DDFName`) for the root of an MO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub df_type: Option<DfType>,
+    /// `CaseSense`: true = `CS` (the default), false = `CIS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_sense: Option<bool>,
+}
+
+/// DDF `DFType` (TND §8.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DfType {
+    /// `<MIME>text/plain</MIME>`
+    Mime(String),
+    /// `<DDFName>urn:oma:mo:…</DDFName>` (the MO identifier; may be empty).
+    DdfName(String),
+}
+
+/// A DDF `Node`: its name (empty for a placeholder), optional path, description and children.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DdfNode {
+    /// `NodeName` (empty for an unnamed placeholder `<x>`).
+    pub name: String,
+    /// `Path` (where the MO root is placed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `DFProperties`.
+    #[serde(default)]
+    pub props: DfProperties,
+    /// Child nodes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<DdfNode>,
+}
+
+impl DdfNode {
+    /// True for an unnamed placeholder (dynamic name).
+    #[must_use]
+    pub fn is_placeholder(&self) -> bool {
+        self.name.is_empty()
+    }
+
+    /// The child description matching `name`: the named child, else the placeholder child.
+    #[must_use]
+    pub fn child_for(&self, name: &str) -> Option<&DdfNode> {
+        self.children
+            .iter()
+            .find(|c| c.name == name)
+            .or_else(|| self.children.iter().find(|c| c.is_placeholder()))
+    }
+}
+
+/// A DDF document (`MgmtTree`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MgmtTree {
+    /// `VerDTD` (1.2).
+    pub ver_dtd: String,
+    /// `Man`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub man: Option<String>,
+    /// `Mod`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Top-level nodes.
+    pub nodes: Vec<DdfNode>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_check_values() {
+        assert!(
+            Format::Int.accepts(b"-42")
+                && !Format::Int.accepts(b"4x")
+                && !Format::Int.accepts(b"99999999999")
+        );
+        assert!(Format::Bool.accepts(b"true") && !Format::Bool.accepts(b"TRUE"));
+        assert!(Format::Float.accepts(b"3.25") && !Format::Float.accepts(b"abc"));
+        assert!(
+            Format::Date.accepts(b"2009-05-11")
+                && Format::Date.accepts(b"20090511")
+                && !Format::Date.accepts(b"2009-5-11")
+        );
+        assert!(
+            Format::Time.accepts(b"12:30:00")
+                && Format::Time.accepts(b"123000Z")
+                && !Format::Time.accepts(b"12h")
+        );
+        assert!(Format::B64.accepts(b"AAAA") && !Format::B64.accepts(b"A"));
+        assert!(Format::Null.accepts(b"") && !Format::Null.accepts(b"x"));
+        for f in ["b64", "bin", "bool", "chr", "int", "node", "null", "xml", "date", "time", "float"] {
+            assert_eq!(Format::parse(f).unwrap().as_str(), f);
+        }
+    }
+
+    #[test]
+    fn occurrence_and_access() {
+        assert_eq!(Occurrence::ZeroOrN(3).max(), Some(3));
+        assert!(Occurrence::ZeroOrMore.optional() && !Occurrence::One.optional());
+        assert_eq!(AccessTypes::parse_list("Get,Replace"), Some(AccessTypes::GET_REPLACE));
+        assert_eq!(AccessTypes::parse_list("Get,Frob"), None);
+    }
+
+    #[test]
+    fn placeholder_lookup() {
+        let n = DdfNode {
+            name: "AppAuth".into(),
+            children: vec![DdfNode { name: String::new(), ..Default::default() }],
+            ..Default::default()
+        };
+        assert!(n.child_for("1").unwrap().is_placeholder());
+    }
+}

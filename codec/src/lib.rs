@@ -31,6 +31,7 @@ pub mod syncml;
 pub mod testdata;
 pub mod tlv;
 pub mod wbxml;
+pub mod xml;
 
 pub use error::{DecodeError, DecodeErrorKind, DecodeResult};
 pub use reader::{Decode, Encode, Reader, decode_exact};

@@ -213,6 +213,7 @@ fn xml2wbxml_differential(args: &[&str], profile: &Profile, tag: &str) {
         let x = xml::Document::parse(&text, mode_for(&p)).unwrap();
         let doc = tree::xml_to_wbxml(&x, profile).unwrap_or_else(|e| panic!("{}: {e}", name(&p)));
         let got = doc.encode();
+        assert_eq!(tree::xml_to_wbxml_bytes(&x, profile).unwrap(), got, "{}: fast path", name(&p));
         if profile.string_table && CORRUPT_STRING_TABLE.contains(&name(&p)) {
             assert_ne!(got, want, "{}: libwbxml fixed?", name(&p));
             assert_eq!(libwbxml_corrupt_table(&doc), want, "{}", name(&p));
@@ -293,6 +294,7 @@ fn wbxml2xml_differential(args: &[&str], profile: &Profile, tag: &str) {
         };
         assert_eq!(d.encode(), b, "{n}: lossless");
         let got = tree::wbxml_to_xml(&d, profile).unwrap_or_else(|e| panic!("{n}: {e}"));
+        assert_eq!(tree::wbxml_bytes_to_xml(&b, profile).unwrap(), got, "{n}: fast path");
         if got.as_bytes() != want {
             eprintln!("DIFF {n} {args:?}\n ours   {got}\n theirs {}", String::from_utf8_lossy(&want));
             differ.push(n);

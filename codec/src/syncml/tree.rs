@@ -368,6 +368,33 @@ pub fn xml_to_wbxml(doc: &xml::Document, profile: &Profile) -> Result<wbxml::Doc
     }
 }
 
+/// Converts an XML document to WBXML bytes under `profile` (for [`Flavor::Libwbxml`] without building a
+/// [`wbxml::Document`]: the fast path).
+///
+/// # Errors
+/// As [`xml_to_wbxml`].
+pub fn xml_to_wbxml_bytes(doc: &xml::Document, profile: &Profile) -> Result<Vec<u8>, ConvertError> {
+    match profile.flavor {
+        Flavor::Libwbxml => libwbxml::xml_to_wbxml_bytes(doc, profile),
+        Flavor::Rtk => Ok(crate::reader::Encode::encode(&xml_to_wbxml(doc, profile)?)),
+    }
+}
+
+/// Converts WBXML bytes (exactly one document) to XML under `profile` (for [`Flavor::Libwbxml`] streaming
+/// the tokens without building a [`wbxml::Document`]: the fast path).
+///
+/// # Errors
+/// The decoding errors of [`wbxml::Document`], and as [`wbxml_to_xml`].
+pub fn wbxml_bytes_to_xml(bytes: &[u8], profile: &Profile) -> Result<String, ConvertError> {
+    match profile.flavor {
+        Flavor::Libwbxml => libwbxml::wbxml_bytes_to_xml(bytes, profile),
+        Flavor::Rtk => {
+            let d = <wbxml::Document as crate::reader::Decode>::decode_exact(bytes)?;
+            Document::from_wbxml(&d)?.to_xml(profile)
+        }
+    }
+}
+
 /// Converts a WBXML document to XML under `profile`.
 ///
 /// With [`Flavor::Libwbxml`] the result is byte-identical to `wbxml2xml -m 0` (or `-m 1`); with

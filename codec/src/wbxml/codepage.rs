@@ -31,16 +31,50 @@ macro_rules! code_page {
             /// Token of the tag called `name` on this page.
             #[must_use]
             pub fn token(name: &str) -> Option<u8> {
-                match name {
-                    $($name => Some($tok),)*
-                    _ => None,
+                match super::pack(name) {
+                    // Names up to 15 bytes: one integer comparison per entry, no memcmp calls.
+                    Some(k) => KEYS.iter().find(|(kk, _)| *kk == k).map(|&(_, t)| t),
+                    None => match name {
+                        $($name => Some($tok),)*
+                        _ => None,
+                    },
                 }
             }
+
+            const KEYS: &[(u128, u8)] = &[$((super::pack_const($name), $tok),)*];
 
             /// Every `(token, name)` pair of the page, in token order.
             pub const ALL: &[(u8, &str)] = &[$(($tok, $name),)*];
         }
     };
+}
+
+/// Packs a name of at most 15 bytes into an integer (bytes little-endian, length in the top byte).
+const fn pack_const(name: &str) -> u128 {
+    let b = name.as_bytes();
+    if b.len() > 15 {
+        return u128::MAX;
+    }
+    let mut k = (b.len() as u128) << 120;
+    let mut i = 0;
+    while i < b.len() {
+        k |= (b[i] as u128) << (8 * i);
+        i += 1;
+    }
+    k
+}
+
+/// [`pack_const`] at run time; `None` for names longer than 15 bytes.
+#[inline]
+fn pack(name: &str) -> Option<u128> {
+    let b = name.as_bytes();
+    if b.len() > 15 {
+        return None;
+    }
+    let mut buf = [0u8; 16];
+    buf[..b.len()].copy_from_slice(b);
+    buf[15] = b.len() as u8;
+    Some(u128::from_le_bytes(buf))
 }
 
 code_page! {

@@ -478,6 +478,52 @@ impl Document {
     }
 
     fn decode_nested(r: &mut Reader<'_>, doc_depth: usize) -> DecodeResult<Self> {
+        let header = Header::read(r)?;
+        let mut body = Vec::new();
+        read_body(r, &header, doc_depth, &mut body)?;
+        Ok(Self {
+            version: header.version,
+            public_id: header.public_id,
+            charset: header.charset,
+            string_table_len_pad: header.string_table_len_pad,
+            string_table: header.string_table.to_vec(),
+            body,
+        })
+    }
+
+    /// Decodes `bytes` (exactly one document) without building a [`Document`]: the header and then every
+    /// body token, borrowed from `bytes`, go to `sink`. Checks are those of [`Decode::decode_exact`].
+    ///
+    /// # Errors
+    /// As [`Decode::decode_exact`].
+    pub fn visit<'a>(bytes: &'a [u8], sink: &mut impl TokenSink) -> DecodeResult<()> {
+        let mut r = Reader::new(bytes);
+        let header = Header::read(&mut r)?;
+        sink.header(&header);
+        read_body(&mut r, &header, 0, sink)?;
+        r.expect_end(<Self as Decode>::NAME)
+    }
+}
+
+/// The header of a document being visited (WBXML §5.4), borrowed from the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// Version byte.
+    pub version: u8,
+    /// Public identifier.
+    pub public_id: PublicId,
+    /// Charset (absent in WBXML 1.0).
+    pub charset: Option<MbUint32>,
+    /// Redundant leading `0x80` bytes of the string-table length.
+    pub string_table_len_pad: u8,
+    /// The string table.
+    pub string_table: &'a [u8],
+    /// Absolute offset of the first body byte.
+    pub body_offset: usize,
+}
+
+impl<'a> Header<'a> {
+    fn read(r: &mut Reader<'a>) -> DecodeResult<Self> {
         let version = r.u8("WBXML version")?;
         if version > 3 {
             return Err(r.invalid_at(1, "WBXML version", "only 1.0–1.3 (0x00–0x03) are defined"));
@@ -515,19 +561,178 @@ impl Document {
                 pid_at,
             ));
         }
-        let mut doc = Self {
+        Ok(Self {
             version,
             public_id,
             charset,
             string_table_len_pad: len.pad,
-            string_table: table.to_vec(),
-            body: Vec::new(),
-        };
-        let is_syncml = doc.language().is_some_and(Language::is_syncml);
-        let mut p = BodyParser { r, table_len: table.len(), doc_depth, is_syncml, frames: Vec::new() };
-        doc.body = p.body()?;
-        Ok(doc)
+            string_table: table,
+            body_offset: r.offset(),
+        })
     }
+
+    /// The FPI when the public identifier is in the string table.
+    #[must_use]
+    pub fn public_id_fpi(&self) -> Option<&'a [u8]> {
+        match self.public_id {
+            PublicId::StringTable { index, .. } => {
+                StringTable::new(self.string_table).get(index.value as usize)
+            }
+            PublicId::Numeric(_) => None,
+        }
+    }
+
+    /// The document language.
+    #[must_use]
+    pub fn language(&self) -> Option<Language> {
+        match self.public_id {
+            PublicId::Numeric(id) => Language::from_public_id(id.value),
+            PublicId::StringTable { .. } => self.public_id_fpi().and_then(Language::from_fpi),
+        }
+    }
+}
+
+/// A body token borrowed from the input (see [`Token`] for the meaning of each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum TokenRef<'a> {
+    SwitchPage {
+        page: u8,
+    },
+    End,
+    Tag {
+        byte: u8,
+    },
+    LiteralTag {
+        byte: u8,
+        index: MbUint32,
+    },
+    AttrStart {
+        byte: u8,
+    },
+    LiteralAttr {
+        index: MbUint32,
+    },
+    AttrValue {
+        byte: u8,
+    },
+    StrI {
+        bytes: &'a [u8],
+    },
+    StrT {
+        index: MbUint32,
+    },
+    Entity {
+        code: MbUint32,
+    },
+    ExtI {
+        ext: u8,
+        bytes: &'a [u8],
+    },
+    ExtT {
+        ext: u8,
+        value: MbUint32,
+    },
+    Ext {
+        ext: u8,
+    },
+    /// `OPAQUE` with raw data (nested documents go to [`TokenSink::nested`]).
+    Opaque {
+        len_pad: u8,
+        bytes: &'a [u8],
+    },
+    Pi,
+}
+
+impl TokenRef<'_> {
+    /// The owned token.
+    #[must_use]
+    pub fn to_owned(self) -> Token {
+        match self {
+            Self::SwitchPage { page } => Token::SwitchPage { page },
+            Self::End => Token::End,
+            Self::Tag { byte } => Token::Tag { byte },
+            Self::LiteralTag { byte, index } => Token::LiteralTag { byte, index },
+            Self::AttrStart { byte } => Token::AttrStart { byte },
+            Self::LiteralAttr { index } => Token::LiteralAttr { index },
+            Self::AttrValue { byte } => Token::AttrValue { byte },
+            Self::StrI { bytes } => Token::StrI { bytes: bytes.to_vec() },
+            Self::StrT { index } => Token::StrT { index },
+            Self::Entity { code } => Token::Entity { code },
+            Self::ExtI { ext, bytes } => Token::ExtI { ext, bytes: bytes.to_vec() },
+            Self::ExtT { ext, value } => Token::ExtT { ext, value },
+            Self::Ext { ext } => Token::Ext { ext },
+            Self::Opaque { len_pad, bytes } => {
+                Token::Opaque { len_pad, data: OpaqueData::Bytes(bytes.to_vec()) }
+            }
+            Self::Pi => Token::Pi,
+        }
+    }
+}
+
+impl Token {
+    /// The token as a [`TokenRef`]; `None` for an `OPAQUE` holding a nested document.
+    #[must_use]
+    pub fn as_ref(&self) -> Option<TokenRef<'_>> {
+        Some(match self {
+            Self::SwitchPage { page } => TokenRef::SwitchPage { page: *page },
+            Self::End => TokenRef::End,
+            Self::Tag { byte } => TokenRef::Tag { byte: *byte },
+            Self::LiteralTag { byte, index } => TokenRef::LiteralTag { byte: *byte, index: *index },
+            Self::AttrStart { byte } => TokenRef::AttrStart { byte: *byte },
+            Self::LiteralAttr { index } => TokenRef::LiteralAttr { index: *index },
+            Self::AttrValue { byte } => TokenRef::AttrValue { byte: *byte },
+            Self::StrI { bytes } => TokenRef::StrI { bytes },
+            Self::StrT { index } => TokenRef::StrT { index: *index },
+            Self::Entity { code } => TokenRef::Entity { code: *code },
+            Self::ExtI { ext, bytes } => TokenRef::ExtI { ext: *ext, bytes },
+            Self::ExtT { ext, value } => TokenRef::ExtT { ext: *ext, value: *value },
+            Self::Ext { ext } => TokenRef::Ext { ext: *ext },
+            Self::Opaque { len_pad, data: OpaqueData::Bytes(b) } => {
+                TokenRef::Opaque { len_pad: *len_pad, bytes: b }
+            }
+            Self::Opaque { data: OpaqueData::Document(_), .. } => return None,
+            Self::Pi => TokenRef::Pi,
+        })
+    }
+}
+
+/// Receives what [`Document::visit`] reads, in order.
+pub trait TokenSink {
+    /// The header, before any token.
+    fn header(&mut self, _header: &Header<'_>) {}
+    /// One body token.
+    fn token(&mut self, t: TokenRef<'_>);
+    /// An `OPAQUE` holding a nested document (decoded as [`OpaqueData::Document`]).
+    fn nested(&mut self, len_pad: u8, doc: Box<Document>);
+}
+
+impl TokenSink for Vec<Token> {
+    fn token(&mut self, t: TokenRef<'_>) {
+        self.push(t.to_owned());
+    }
+
+    fn nested(&mut self, len_pad: u8, doc: Box<Document>) {
+        self.push(Token::Opaque { len_pad, data: OpaqueData::Document(doc) });
+    }
+}
+
+fn read_body<S: TokenSink>(
+    r: &mut Reader<'_>,
+    header: &Header<'_>,
+    doc_depth: usize,
+    sink: &mut S,
+) -> DecodeResult<()> {
+    let is_syncml = header.language().is_some_and(Language::is_syncml);
+    let mut p = BodyParser {
+        r,
+        table_len: header.string_table.len(),
+        doc_depth,
+        is_syncml,
+        frames: Vec::new(),
+        sink,
+    };
+    p.body()
 }
 
 /// What the body parser knows about one open element, for the `Meta`/`Type` nested-document hint.
@@ -548,15 +753,32 @@ fn is_wbxml_type(t: &[u8]) -> bool {
     t == b"application/vnd.syncml-devinf+wbxml" || t == b"application/vnd.syncml.dmtnds+wbxml"
 }
 
-struct BodyParser<'r, 'a> {
+/// `termstr`: the bytes up to the terminating NUL (which is consumed).
+fn termstr<'a>(r: &mut Reader<'a>, what: &'static str) -> DecodeResult<&'a [u8]> {
+    let rest = r.peek_rest();
+    match rest.iter().position(|&b| b == 0) {
+        Some(n) => {
+            let s = r.take(n, what)?;
+            r.u8(what)?;
+            Ok(s)
+        }
+        None => Err(DecodeError::new(
+            DecodeErrorKind::Truncated { expected: what, needed: 1, remaining: 0 },
+            r.offset() + rest.len(),
+        )),
+    }
+}
+
+struct BodyParser<'r, 'a, 's, S> {
     r: &'r mut Reader<'a>,
     table_len: usize,
     doc_depth: usize,
     is_syncml: bool,
     frames: Vec<Frame>,
+    sink: &'s mut S,
 }
 
-impl BodyParser<'_, '_> {
+impl<S: TokenSink> BodyParser<'_, '_, '_, S> {
     fn check_index(&self, index: MbUint32, at: usize, what: &'static str) -> DecodeResult<()> {
         if (index.value as usize) < self.table_len {
             Ok(())
@@ -565,43 +787,27 @@ impl BodyParser<'_, '_> {
         }
     }
 
-    fn termstr(&mut self, what: &'static str) -> DecodeResult<Vec<u8>> {
-        let rest = self.r.peek_rest();
-        match rest.iter().position(|&b| b == 0) {
-            Some(n) => {
-                let s = self.r.take(n, what)?.to_vec();
-                self.r.u8(what)?;
-                Ok(s)
-            }
-            None => Err(DecodeError::new(
-                DecodeErrorKind::Truncated { expected: what, needed: 1, remaining: 0 },
-                self.r.offset() + rest.len(),
-            )),
-        }
-    }
-
     /// `body = *pi element *pi`
-    fn body(&mut self) -> DecodeResult<Vec<Token>> {
-        let mut out = Vec::new();
+    fn body(&mut self) -> DecodeResult<()> {
         while self.r.peek() == Some(PI) {
-            self.pi(&mut out)?;
+            self.pi()?;
         }
-        self.element_tree(&mut out)?;
+        self.element_tree()?;
         while self.r.peek() == Some(PI) {
-            self.pi(&mut out)?;
+            self.pi()?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// `pi = PI attrStart *attrValue END`
-    fn pi(&mut self, out: &mut Vec<Token>) -> DecodeResult<()> {
+    fn pi(&mut self) -> DecodeResult<()> {
         self.r.u8("PI")?;
-        out.push(Token::Pi);
-        self.attributes(out, "PI")
+        self.sink.token(TokenRef::Pi);
+        self.attributes("PI")
     }
 
     /// `1*attribute END` (also the tail of a PI): an attribute start, then values, until `END`.
-    fn attributes(&mut self, out: &mut Vec<Token>, what: &'static str) -> DecodeResult<()> {
+    fn attributes(&mut self, what: &'static str) -> DecodeResult<()> {
         let mut seen_start = false;
         loop {
             let at = self.r.offset();
@@ -615,77 +821,77 @@ impl BodyParser<'_, '_> {
                             at,
                         ));
                     }
-                    out.push(Token::End);
+                    self.sink.token(TokenRef::End);
                     return Ok(());
                 }
-                SWITCH_PAGE => out.push(Token::SwitchPage { page: self.r.u8("SWITCH_PAGE page")? }),
+                SWITCH_PAGE => {
+                    let page = self.r.u8("SWITCH_PAGE page")?;
+                    self.sink.token(TokenRef::SwitchPage { page });
+                }
                 LITERAL => {
                     let index = MbUint32::read(self.r, "LITERAL index")?;
                     self.check_index(index, at, "LITERAL attribute name")?;
-                    out.push(Token::LiteralAttr { index });
+                    self.sink.token(TokenRef::LiteralAttr { index });
                     seen_start = true;
                 }
+                0x05..=0x3F | 0x45..=0x7F => {
+                    self.sink.token(TokenRef::AttrStart { byte: b });
+                    seen_start = true;
+                }
+                _ if !seen_start => {
+                    return Err(DecodeError::invalid(what, "expected an attribute start token", at));
+                }
+                LITERAL_C | LITERAL_A | LITERAL_AC | PI => {
+                    return Err(DecodeError::invalid(what, "tag-only token in an attribute list", at));
+                }
                 _ => {
-                    if !seen_start && !matches!(b, 0x05..=0x3F | 0x45..=0x7F) {
-                        return Err(DecodeError::invalid(what, "expected an attribute start token", at));
-                    }
-                    match b {
-                        0x05..=0x3F | 0x45..=0x7F => {
-                            out.push(Token::AttrStart { byte: b });
-                            seen_start = true;
-                        }
-                        LITERAL_C | LITERAL_A | LITERAL_AC | PI => {
-                            return Err(DecodeError::invalid(
-                                what,
-                                "tag-only token in an attribute list",
-                                at,
-                            ));
-                        }
-                        _ => {
-                            if !self.value_token(b, at, out, false)? {
-                                out.push(Token::AttrValue { byte: b });
-                            }
-                        }
+                    if !self.value_token(b, at, false)? {
+                        self.sink.token(TokenRef::AttrValue { byte: b });
                     }
                 }
             }
         }
     }
 
-    /// STR_I, STR_T, ENTITY, EXT_*, OPAQUE: pushes the token and returns true; false for other bytes.
-    fn value_token(
-        &mut self,
-        b: u8,
-        at: usize,
-        out: &mut Vec<Token>,
-        in_content: bool,
-    ) -> DecodeResult<bool> {
+    /// STR_I, STR_T, ENTITY, EXT_*, OPAQUE: passes the token on and returns true; false for other bytes.
+    fn value_token(&mut self, b: u8, at: usize, in_content: bool) -> DecodeResult<bool> {
         match b {
             STR_I => {
-                let bytes = self.termstr("STR_I")?;
-                if in_content {
-                    self.note_text(&bytes);
+                let bytes = termstr(self.r, "STR_I")?;
+                if in_content && self.is_syncml {
+                    let n = self.frames.len();
+                    if n >= 2 && self.frames[n - 1].tag == Some(TYPE) && is_wbxml_type(bytes) {
+                        self.frames[n - 1].wbxml_type = true;
+                    }
                 }
-                out.push(Token::StrI { bytes });
+                self.sink.token(TokenRef::StrI { bytes });
             }
             STR_T => {
                 let index = MbUint32::read(self.r, "STR_T index")?;
                 self.check_index(index, at, "STR_T")?;
-                out.push(Token::StrT { index });
+                self.sink.token(TokenRef::StrT { index });
             }
-            ENTITY => out.push(Token::Entity { code: MbUint32::read(self.r, "ENTITY code")? }),
-            0x40..=0x42 => out.push(Token::ExtI { ext: b - EXT_I_0, bytes: self.termstr("EXT_I")? }),
+            ENTITY => {
+                let code = MbUint32::read(self.r, "ENTITY code")?;
+                self.sink.token(TokenRef::Entity { code });
+            }
+            0x40..=0x42 => {
+                let bytes = termstr(self.r, "EXT_I")?;
+                self.sink.token(TokenRef::ExtI { ext: b - EXT_I_0, bytes });
+            }
             0x80..=0x82 => {
-                out.push(Token::ExtT { ext: b - EXT_T_0, value: MbUint32::read(self.r, "EXT_T value")? })
+                let value = MbUint32::read(self.r, "EXT_T value")?;
+                self.sink.token(TokenRef::ExtT { ext: b - EXT_T_0, value });
             }
-            0xC0..=0xC2 => out.push(Token::Ext { ext: b - EXT_0 }),
+            0xC0..=0xC2 => self.sink.token(TokenRef::Ext { ext: b - EXT_0 }),
             OPAQUE => {
                 let len_at = self.r.offset();
                 let len = MbUint32::read(self.r, "OPAQUE length")?;
                 let mut sub = self.r.sub(len.value as usize, self.r.offset() - len_at, "OPAQUE data")?;
-                let data = if in_content { self.opaque_content(&mut sub) } else { None };
-                let data = data.unwrap_or_else(|| OpaqueData::Bytes(sub.rest().to_vec()));
-                out.push(Token::Opaque { len_pad: len.pad, data });
+                match if in_content { self.opaque_document(&mut sub) } else { None } {
+                    Some(doc) => self.sink.nested(len.pad, Box::new(doc)),
+                    None => self.sink.token(TokenRef::Opaque { len_pad: len.pad, bytes: sub.rest() }),
+                }
             }
             _ => return Ok(false),
         }
@@ -693,7 +899,7 @@ impl BodyParser<'_, '_> {
     }
 
     /// Decides whether an `OPAQUE` in content is a nested document.
-    fn opaque_content(&self, sub: &mut Reader<'_>) -> Option<OpaqueData> {
+    fn opaque_document(&self, sub: &mut Reader<'_>) -> Option<Document> {
         if self.doc_depth + 1 >= MAX_NESTED_DOCUMENTS {
             return None;
         }
@@ -712,7 +918,7 @@ impl BodyParser<'_, '_> {
             matches!(doc.language(), Some(Language::DmDdf12 | Language::DevInf11 | Language::DevInf12));
         if hinted || known {
             sub.rest();
-            Some(OpaqueData::Document(Box::new(doc)))
+            Some(doc)
         } else {
             None
         }
@@ -727,16 +933,6 @@ impl BodyParser<'_, '_> {
         self.frames[..n - 1].iter().rev().take(2).any(|f| f.wbxml_type)
     }
 
-    fn note_text(&mut self, bytes: &[u8]) {
-        if !self.is_syncml {
-            return;
-        }
-        let n = self.frames.len();
-        if n >= 2 && self.frames[n - 1].tag == Some(TYPE) && is_wbxml_type(bytes) {
-            self.frames[n - 1].wbxml_type = true;
-        }
-    }
-
     fn close_frame(&mut self) {
         if let Some(f) = self.frames.pop()
             && let Some(parent) = self.frames.last_mut()
@@ -749,31 +945,40 @@ impl BodyParser<'_, '_> {
     }
 
     /// `element = ([switchPage] stag) [1*attribute END] [*content END]`, iteratively with a depth cap.
-    fn element_tree(&mut self, out: &mut Vec<Token>) -> DecodeResult<()> {
+    fn element_tree(&mut self) -> DecodeResult<()> {
         let mut page = 0u8;
-        // Start the root element.
-        self.element_start(out, &mut page)?;
+        // The root element, after any SWITCH_PAGE.
+        loop {
+            let at = self.r.offset();
+            let b = self.r.u8("element tag")?;
+            if b == SWITCH_PAGE {
+                page = self.r.u8("SWITCH_PAGE page")?;
+                self.sink.token(TokenRef::SwitchPage { page });
+                continue;
+            }
+            self.element_start(b, at, page)?;
+            break;
+        }
         while !self.frames.is_empty() {
             let at = self.r.offset();
             let b = self.r.u8("element content or END")?;
             match b {
                 END => {
-                    out.push(Token::End);
+                    self.sink.token(TokenRef::End);
                     self.close_frame();
                 }
                 SWITCH_PAGE => {
                     // libwbxml also accepts SWITCH_PAGE before non-tag content (Nokia 6600 bug).
                     page = self.r.u8("SWITCH_PAGE page")?;
-                    out.push(Token::SwitchPage { page });
+                    self.sink.token(TokenRef::SwitchPage { page });
                 }
                 PI => {
-                    out.push(Token::Pi);
-                    self.attributes(out, "PI")?;
+                    self.sink.token(TokenRef::Pi);
+                    self.attributes("PI")?;
                 }
                 _ => {
-                    if !self.value_token(b, at, out, true)? {
-                        // A tag or literal tag: put the byte back by re-reading through element_start.
-                        self.element_start_with(b, at, out, page)?;
+                    if !self.value_token(b, at, true)? {
+                        self.element_start(b, at, page)?;
                     }
                 }
             }
@@ -781,25 +986,12 @@ impl BodyParser<'_, '_> {
         Ok(())
     }
 
-    fn element_start(&mut self, out: &mut Vec<Token>, page: &mut u8) -> DecodeResult<()> {
-        loop {
-            let at = self.r.offset();
-            let b = self.r.u8("element tag")?;
-            if b == SWITCH_PAGE {
-                *page = self.r.u8("SWITCH_PAGE page")?;
-                out.push(Token::SwitchPage { page: *page });
-                continue;
-            }
-            return self.element_start_with(b, at, out, *page);
-        }
-    }
-
-    fn element_start_with(&mut self, b: u8, at: usize, out: &mut Vec<Token>, page: u8) -> DecodeResult<()> {
+    fn element_start(&mut self, b: u8, at: usize, page: u8) -> DecodeResult<()> {
         let tag = match b {
             LITERAL | LITERAL_C | LITERAL_A | LITERAL_AC => {
                 let index = MbUint32::read(self.r, "LITERAL index")?;
                 self.check_index(index, at, "LITERAL tag name")?;
-                out.push(Token::LiteralTag { byte: b, index });
+                self.sink.token(TokenRef::LiteralTag { byte: b, index });
                 None
             }
             _ if b & 0x3F < 5 => {
@@ -809,12 +1001,12 @@ impl BodyParser<'_, '_> {
                 ));
             }
             _ => {
-                out.push(Token::Tag { byte: b });
+                self.sink.token(TokenRef::Tag { byte: b });
                 Some((page, b & 0x3F))
             }
         };
         if b & HAS_ATTRS != 0 {
-            self.attributes(out, "attribute list")?;
+            self.attributes("attribute list")?;
         }
         if b & HAS_CONTENT != 0 {
             if self.frames.len() >= MAX_DEPTH {

@@ -22,5 +22,6 @@ pub mod codepage;
 mod document;
 
 pub use document::{
-    Document, MAX_DEPTH, MAX_NESTED_DOCUMENTS, MbUint32, OpaqueData, PublicId, StringTable, Token, global,
+    Document, Header, MAX_DEPTH, MAX_NESTED_DOCUMENTS, MbUint32, OpaqueData, PublicId, StringTable, Token,
+    TokenRef, TokenSink, global,
 };

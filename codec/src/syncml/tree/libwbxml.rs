@@ -34,7 +34,7 @@ use base64::Engine as _;
 use super::from_xml::{detect_language, embedded_language};
 use super::to_wbxml::TableBuilder;
 use super::{ConvertError, Document, Flavor, Language, MAX_NESTED_DOCUMENTS, Node, Profile, XmlStyle};
-use crate::wbxml::{self, MbUint32, OpaqueData, PublicId, Token, global};
+use crate::wbxml::{self, Header, MbUint32, OpaqueData, PublicId, Token, TokenRef, TokenSink, global};
 use crate::xml::{self as x, EventKind, Namespaces, split_qname};
 
 const NONE: u32 = u32::MAX;
@@ -587,8 +587,15 @@ struct WbxmlEnc<'o> {
     in_cdata: bool,
     cdata: Option<Vec<u8>>,
     table: Option<StrTable>,
-    body: Vec<Token>,
+    /// The body, written as it goes.
+    body: Vec<u8>,
     depth: usize,
+}
+
+fn write_mb(out: &mut Vec<u8>, v: usize) -> Result<(), ConvertError> {
+    let v = u32::try_from(v).map_err(|_| err("length above 32 bits"))?;
+    MbUint32::new(v).write(out);
+    Ok(())
 }
 
 /// One string-table entry: the bytes it was added with (they fix its offset and the table layout), the bytes
@@ -671,23 +678,24 @@ impl WbxmlEnc<'_> {
                 match tag {
                     Tag::Token { page, token, .. } => {
                         if *page != self.page {
-                            self.body.push(Token::SwitchPage { page: *page });
+                            self.body.extend_from_slice(&[global::SWITCH_PAGE, *page]);
                             self.page = *page;
                         }
-                        self.body.push(Token::Tag { byte: token | bit });
+                        self.body.push(token | bit);
                     }
                     Tag::Literal(name) => {
                         let t =
                             self.table.as_mut().ok_or(err("a literal tag needs the string table (-n)"))?;
-                        let index = MbUint32::new(t.add(name.as_bytes()));
-                        self.body.push(Token::LiteralTag { byte: global::LITERAL | bit, index });
+                        let index = t.add(name.as_bytes());
+                        self.body.push(global::LITERAL | bit);
+                        MbUint32::new(index).write(&mut self.body);
                     }
                 }
                 for c in doc.children(i) {
                     self.node(doc, c)?;
                 }
                 if content {
-                    self.body.push(Token::End);
+                    self.body.push(global::END);
                 }
             }
             Kind::Text { .. } => self.text(i, doc.text(i).unwrap_or_default())?,
@@ -704,12 +712,16 @@ impl WbxmlEnc<'_> {
                 if let Some(buf) = self.cdata.take()
                     && !buf.is_empty()
                 {
-                    self.body.push(Token::opaque(buf));
+                    self.body.push(global::OPAQUE);
+                    write_mb(&mut self.body, buf.len())?;
+                    self.body.extend_from_slice(&buf);
                 }
             }
             Kind::Tree(sub) => {
                 let nested = encode(sub, self.profile, self.depth + 1)?;
-                self.body.push(Token::Opaque { len_pad: 0, data: OpaqueData::Document(Box::new(nested)) });
+                self.body.push(global::OPAQUE);
+                write_mb(&mut self.body, nested.len())?;
+                self.body.extend_from_slice(&nested);
             }
         }
         Ok(())
@@ -747,7 +759,9 @@ impl WbxmlEnc<'_> {
                 s
             };
         let Some(table) = self.table.as_ref() else {
-            self.body.push(Token::StrI { bytes: s.to_vec() });
+            self.body.push(global::STR_I);
+            self.body.extend_from_slice(s);
+            self.body.push(0);
             return Ok(());
         };
         // Replace every table entry (in table order) by a reference, as wbxml_encode_value_element_buffer.
@@ -774,9 +788,16 @@ impl WbxmlEnc<'_> {
         }
         for p in pieces {
             match p {
-                Piece::Str(b) if !b.is_empty() => self.body.push(Token::StrI { bytes: b.to_vec() }),
+                Piece::Str(b) if !b.is_empty() => {
+                    self.body.push(global::STR_I);
+                    self.body.extend_from_slice(b);
+                    self.body.push(0);
+                }
                 Piece::Str(_) => {}
-                Piece::Ref(o) => self.body.push(Token::StrT { index: MbUint32::new(o) }),
+                Piece::Ref(o) => {
+                    self.body.push(global::STR_T);
+                    MbUint32::new(o).write(&mut self.body);
+                }
             }
         }
         Ok(())
@@ -790,8 +811,8 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// `wbxml_encoder_encode_tree_to_wbxml` with the profile's options.
-fn encode(doc: &LDoc, profile: &Profile, depth: usize) -> Result<wbxml::Document, ConvertError> {
+/// `wbxml_encoder_encode_tree_to_wbxml` with the profile's options: the document's bytes.
+fn encode(doc: &LDoc, profile: &Profile, depth: usize) -> Result<Vec<u8>, ConvertError> {
     if depth >= MAX_NESTED_DOCUMENTS {
         return Err(ConvertError::TooDeep(MAX_NESTED_DOCUMENTS));
     }
@@ -814,7 +835,7 @@ fn encode(doc: &LDoc, profile: &Profile, depth: usize) -> Result<wbxml::Document
         in_cdata: false,
         cdata: None,
         table,
-        body: Vec::with_capacity(doc.nodes.len() * 2),
+        body: Vec::with_capacity(doc.bytes.len() + doc.nodes.len() * 2 + 16),
         depth,
     };
     enc.node(doc, doc.root)?;
@@ -831,15 +852,21 @@ fn encode(doc: &LDoc, profile: &Profile, depth: usize) -> Result<wbxml::Document
             (PublicId::StringTable { zero_pad: 0, index: MbUint32::new(0) }, b)
         }
     };
-    Ok(wbxml::Document {
-        version: profile.wbxml_version,
-        public_id,
-        // libwbxml writes the charset even for WBXML 1.0 (`-v 1.0`), which is wrong; kept.
-        charset: Some(MbUint32::new(0x6A)),
-        string_table_len_pad: 0,
-        string_table,
-        body: enc.body,
-    })
+    let mut out = Vec::with_capacity(enc.body.len() + string_table.len() + 12);
+    out.push(profile.wbxml_version);
+    match public_id {
+        PublicId::Numeric(id) => id.write(&mut out),
+        PublicId::StringTable { index, .. } => {
+            out.push(0);
+            index.write(&mut out);
+        }
+    }
+    // libwbxml writes the charset even for WBXML 1.0 (`-v 1.0`), which is wrong; kept.
+    out.push(0x6A);
+    write_mb(&mut out, string_table.len())?;
+    out.extend_from_slice(&string_table);
+    out.extend_from_slice(&enc.body);
+    Ok(out)
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -867,129 +894,246 @@ fn entity_bytes(code: u32) -> Result<Vec<u8>, ConvertError> {
     Ok(buf[i..].to_vec())
 }
 
-fn from_wbxml_doc(doc: &wbxml::Document, depth: usize) -> Result<LDoc, ConvertError> {
-    if depth >= MAX_NESTED_DOCUMENTS {
-        return Err(ConvertError::TooDeep(MAX_NESTED_DOCUMENTS));
+/// Feeds WBXML tokens to the tree builder as libwbxml's parser calls its callbacks.
+struct Feeder {
+    b: Option<Builder>,
+    latin1: bool,
+    table: Vec<u8>,
+    nuls: Vec<usize>,
+    page: u8,
+    /// libwbxml's `parser->current_tag`: set at a token tag's start, cleared at every element end.
+    current_tag: Option<(u8, u8)>,
+    /// Inside an attribute list or PI.
+    skip: bool,
+    /// The element whose attribute list is being skipped has no content.
+    pending_empty: Option<bool>,
+    depth: usize,
+    err: Option<ConvertError>,
+}
+
+impl Feeder {
+    fn new(depth: usize) -> Self {
+        Self {
+            b: None,
+            latin1: false,
+            table: Vec::new(),
+            nuls: Vec::new(),
+            page: 0,
+            current_tag: None,
+            skip: false,
+            pending_empty: None,
+            depth,
+            err: None,
+        }
     }
-    let lang = match doc.public_id {
-        PublicId::Numeric(id) => Language::from_public_id(id.value),
-        // libwbxml reads the FPI as a C string.
-        PublicId::StringTable { .. } => doc
-            .public_id_fpi()
-            .and_then(|f| Language::from_fpi(f.split(|&b| b == 0).next().unwrap_or_default())),
+
+    /// The C string at `index` of the string table (to NUL or the end).
+    fn cstr(&self, index: u32) -> &[u8] {
+        let i = index as usize;
+        let end = match self.nuls.binary_search(&i) {
+            Ok(_) => i,
+            Err(j) => self.nuls.get(j).copied().unwrap_or(self.table.len()),
+        };
+        self.table.get(i..end).unwrap_or_default()
     }
-    .ok_or(err("public identifier not found in the language tables"))?;
-    let latin1 = match doc.charset.map(|c| c.value) {
-        None | Some(106 | 3) => false,
-        Some(4) => true,
-        Some(_) => return Err(err("charset without a converter")),
-    };
-    let conv = |b: &[u8]| -> Vec<u8> {
+
+    fn conv(&self, b: &[u8]) -> Vec<u8> {
         let b = b.split(|&c| c == 0).next().unwrap_or_default();
-        if latin1 { b.iter().map(|&c| char::from(c)).collect::<String>().into_bytes() } else { b.to_vec() }
-    };
-    let strings = doc.strings();
-    let mut b = Builder::new(lang);
-    let mut page = 0u8;
-    let mut current_tag: Option<(u8, u8)> = None;
-    let mut skip = false;
-    let mut pending_empty: Option<bool> = None;
-    for tok in &doc.body {
-        if skip {
-            if *tok == Token::End {
-                skip = false;
-                if let Some(empty) = pending_empty.take()
-                    && empty
-                {
+        if self.latin1 {
+            b.iter().map(|&c| char::from(c)).collect::<String>().into_bytes()
+        } else {
+            b.to_vec()
+        }
+    }
+
+    fn fail(&mut self, e: ConvertError) {
+        if self.err.is_none() {
+            self.err = Some(e);
+        }
+    }
+
+    fn run(&mut self, t: TokenRef<'_>) -> Result<(), ConvertError> {
+        let Some(b) = self.b.as_mut() else { return Err(err("no header")) };
+        if self.skip {
+            if t == TokenRef::End {
+                self.skip = false;
+                if self.pending_empty.take() == Some(true) {
                     b.end_element()?;
-                    current_tag = None;
+                    self.current_tag = None;
                 }
             }
-            continue;
+            return Ok(());
         }
-        let chunk: Vec<u8> = match tok {
-            Token::SwitchPage { page: p } => {
-                page = *p;
-                continue;
+        let lang = b.doc.lang;
+        let chunk: Vec<u8> = match t {
+            TokenRef::SwitchPage { page } => {
+                self.page = page;
+                return Ok(());
             }
-            Token::Tag { byte } => {
+            TokenRef::Tag { byte } => {
                 let token = byte & 0x3F;
-                let tag = match lang.tag_name(page, token) {
+                let tag = match lang.tag_name(self.page, token) {
                     Some(name) => {
-                        current_tag = Some((page, token));
-                        Tag::Token { page, token, name }
+                        self.current_tag = Some((self.page, token));
+                        Tag::Token { page: self.page, token, name }
                     }
                     None => Tag::Literal("unknown".into()),
                 };
-                let empty = byte & global::HAS_CONTENT == 0;
-                b.start_element(tag)?;
-                if byte & global::HAS_ATTRS != 0 {
-                    skip = true;
-                    pending_empty = Some(empty);
-                } else if empty {
-                    b.end_element()?;
-                    current_tag = None;
-                }
-                continue;
+                return self.start(tag, byte);
             }
-            Token::LiteralTag { byte, index } => {
-                let name = conv(strings.get(index.value as usize).unwrap_or_default());
+            TokenRef::LiteralTag { byte, index } => {
+                let name = self.conv(self.cstr(index.value));
                 let name = String::from_utf8(name).map_err(|_| ConvertError::NotUtf8)?;
-                b.start_element(Tag::Literal(name.into_boxed_str()))?;
-                let empty = byte & global::HAS_CONTENT == 0;
-                if byte & global::HAS_ATTRS != 0 {
-                    skip = true;
-                    pending_empty = Some(empty);
-                } else if empty {
-                    b.end_element()?;
-                    current_tag = None;
-                }
-                continue;
+                return self.start(Tag::Literal(name.into_boxed_str()), byte);
             }
-            Token::End => {
+            TokenRef::End => {
                 b.end_element()?;
-                current_tag = None;
-                continue;
+                self.current_tag = None;
+                return Ok(());
             }
-            Token::Pi => {
-                skip = true;
-                continue;
+            TokenRef::Pi => {
+                self.skip = true;
+                return Ok(());
             }
-            Token::AttrStart { .. } | Token::AttrValue { .. } | Token::LiteralAttr { .. } => continue,
-            Token::ExtI { .. } | Token::ExtT { .. } | Token::Ext { .. } => continue,
-            Token::StrI { bytes } => conv(bytes),
-            Token::StrT { index } => conv(strings.get(index.value as usize).unwrap_or_default()),
-            Token::Entity { code } => entity_bytes(code.value)?,
-            Token::Opaque { data, .. } => {
-                let raw = data.to_bytes();
-                if lang.is_syncml() && current_tag == Some((1, 0x10)) {
+            TokenRef::AttrStart { .. } | TokenRef::AttrValue { .. } | TokenRef::LiteralAttr { .. } => {
+                return Ok(());
+            }
+            // "Extension tokens not allowed with this Document": no character data.
+            TokenRef::ExtI { .. } | TokenRef::ExtT { .. } | TokenRef::Ext { .. } => return Ok(()),
+            TokenRef::StrI { bytes } => self.conv(bytes),
+            TokenRef::StrT { index } => self.conv(self.cstr(index.value)),
+            TokenRef::Entity { code } => entity_bytes(code.value)?,
+            TokenRef::Opaque { bytes, .. } => {
+                if lang.is_syncml() && self.current_tag == Some((1, 0x10)) {
                     // NextNonce: libwbxml shows the raw nonce in base64.
-                    base64::engine::general_purpose::STANDARD.encode(&raw).into_bytes()
+                    base64::engine::general_purpose::STANDARD.encode(bytes).into_bytes()
                 } else {
-                    if let OpaqueData::Document(nested) = data
-                        && b.current != NONE
-                        && b.doc.data_type(b.current) == DataType::Wbxml
-                    {
-                        let sub = from_wbxml_doc(nested, depth + 1)?;
-                        b.embedded(sub)?;
-                        continue;
-                    }
-                    raw.into_owned()
+                    bytes.to_vec()
                 }
             }
         };
-        if chunk.is_empty() {
-            continue;
+        self.chars(&chunk)
+    }
+
+    fn start(&mut self, tag: Tag, byte: u8) -> Result<(), ConvertError> {
+        let Some(b) = self.b.as_mut() else { return Err(err("no header")) };
+        let empty = byte & global::HAS_CONTENT == 0;
+        b.start_element(tag)?;
+        if byte & global::HAS_ATTRS != 0 {
+            self.skip = true;
+            self.pending_empty = Some(empty);
+        } else if empty {
+            b.end_element()?;
+            self.current_tag = None;
         }
-        b.wbxml_chars(&chunk, || {
-            let (nested, _) = <wbxml::Document as crate::reader::Decode>::decode(&chunk).ok()?;
-            from_wbxml_doc(&nested, depth + 1).ok()
-        })?;
+        Ok(())
     }
-    if b.doc.root == NONE {
-        return Err(err("no root element"));
+
+    fn chars(&mut self, chunk: &[u8]) -> Result<(), ConvertError> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let depth = self.depth;
+        let Some(b) = self.b.as_mut() else { return Err(err("no header")) };
+        b.wbxml_chars(chunk, || {
+            let mut f = Feeder::new(depth + 1);
+            // libwbxml parses the chunk as a document of its own and ignores what follows it.
+            let mut r = crate::reader::Reader::new(chunk);
+            let d = <wbxml::Document as crate::reader::Decode>::decode_from(&mut r).ok()?;
+            f.document(&d).ok()?;
+            f.finish().ok()
+        })
     }
-    Ok(b.doc)
+
+    fn nested_doc(&mut self, doc: &wbxml::Document) -> Result<(), ConvertError> {
+        let Some(b) = self.b.as_mut() else { return Err(err("no header")) };
+        if b.current != NONE && b.doc.data_type(b.current) == DataType::Wbxml {
+            let mut f = Feeder::new(self.depth + 1);
+            f.document(doc)?;
+            let sub = f.finish()?;
+            return b.embedded(sub);
+        }
+        // Not a WBXML data type: libwbxml sees the opaque bytes as text.
+        self.chars(&crate::reader::Encode::encode(doc))
+    }
+
+    fn start_document(&mut self, h: &Header<'_>) -> Result<(), ConvertError> {
+        if self.depth >= MAX_NESTED_DOCUMENTS {
+            return Err(ConvertError::TooDeep(MAX_NESTED_DOCUMENTS));
+        }
+        let lang = match h.public_id {
+            PublicId::Numeric(id) => Language::from_public_id(id.value),
+            // libwbxml reads the FPI as a C string.
+            PublicId::StringTable { .. } => h
+                .public_id_fpi()
+                .and_then(|f| Language::from_fpi(f.split(|&b| b == 0).next().unwrap_or_default())),
+        }
+        .ok_or(err("public identifier not found in the language tables"))?;
+        self.latin1 = match h.charset.map(|c| c.value) {
+            None | Some(106 | 3) => false,
+            Some(4) => true,
+            Some(_) => return Err(err("charset without a converter")),
+        };
+        self.table = h.string_table.to_vec();
+        self.nuls = self.table.iter().enumerate().filter(|&(_, c)| *c == 0).map(|(i, _)| i).collect();
+        self.b = Some(Builder::new(lang));
+        Ok(())
+    }
+
+    /// Feeds an owned document.
+    fn document(&mut self, d: &wbxml::Document) -> Result<(), ConvertError> {
+        let h = Header {
+            version: d.version,
+            public_id: d.public_id,
+            charset: d.charset,
+            string_table_len_pad: d.string_table_len_pad,
+            string_table: &d.string_table,
+            body_offset: d.header_len(),
+        };
+        self.start_document(&h)?;
+        for t in &d.body {
+            match (t.as_ref(), t) {
+                (Some(r), _) => self.run(r)?,
+                (None, Token::Opaque { data: OpaqueData::Document(n), .. }) => self.nested_doc(n)?,
+                (None, _) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<LDoc, ConvertError> {
+        if let Some(e) = self.err {
+            return Err(e);
+        }
+        match self.b {
+            Some(b) if b.doc.root != NONE => Ok(b.doc),
+            _ => Err(err("no root element")),
+        }
+    }
+}
+
+impl TokenSink for Feeder {
+    fn header(&mut self, h: &Header<'_>) {
+        if let Err(e) = self.start_document(h) {
+            self.fail(e);
+        }
+    }
+
+    fn token(&mut self, t: TokenRef<'_>) {
+        if self.err.is_none()
+            && let Err(e) = self.run(t)
+        {
+            self.fail(e);
+        }
+    }
+
+    fn nested(&mut self, _len_pad: u8, doc: Box<wbxml::Document>) {
+        if self.err.is_none()
+            && let Err(e) = self.nested_doc(&doc)
+        {
+            self.fail(e);
+        }
+    }
 }
 
 /// Builds libwbxml's WBXML-side tree from the element tree (as if it had been parsed from WBXML).
@@ -1032,7 +1176,7 @@ fn wbxml_tree_element(
                     b.embedded(from_tree_wbxml(sub, profile, depth + 1)?)?;
                     continue;
                 }
-                crate::reader::Encode::encode(&encode(&from_tree(sub, depth + 1)?, profile, depth + 1)?)
+                encode(&from_tree(sub, depth + 1)?, profile, depth + 1)?
             }
         };
         if !chunk.is_empty() {
@@ -1226,21 +1370,38 @@ fn check(profile: &Profile) {
     debug_assert_eq!(profile.flavor, Flavor::Libwbxml);
 }
 
-pub(super) fn xml_to_wbxml(doc: &x::Document, profile: &Profile) -> Result<wbxml::Document, ConvertError> {
+fn decode_own(bytes: &[u8]) -> Result<wbxml::Document, ConvertError> {
+    Ok(<wbxml::Document as crate::reader::Decode>::decode_exact(bytes)?)
+}
+
+pub(super) fn xml_to_wbxml_bytes(doc: &x::Document, profile: &Profile) -> Result<Vec<u8>, ConvertError> {
     check(profile);
     let lang = detect_language(doc)?;
     let ldoc = from_xml_events(doc, doc.events(), lang, 0)?;
     encode(&ldoc, profile, 0)
 }
 
+pub(super) fn xml_to_wbxml(doc: &x::Document, profile: &Profile) -> Result<wbxml::Document, ConvertError> {
+    decode_own(&xml_to_wbxml_bytes(doc, profile)?)
+}
+
 pub(super) fn wbxml_to_xml(doc: &wbxml::Document, profile: &Profile) -> Result<String, ConvertError> {
     check(profile);
-    write_xml(&from_wbxml_doc(doc, 0)?, profile)
+    let mut f = Feeder::new(0);
+    f.document(doc)?;
+    write_xml(&f.finish()?, profile)
+}
+
+pub(super) fn wbxml_bytes_to_xml(bytes: &[u8], profile: &Profile) -> Result<String, ConvertError> {
+    check(profile);
+    let mut f = Feeder::new(0);
+    wbxml::Document::visit(bytes, &mut f)?;
+    write_xml(&f.finish()?, profile)
 }
 
 pub(super) fn tree_to_wbxml(doc: &Document, profile: &Profile) -> Result<wbxml::Document, ConvertError> {
     check(profile);
-    encode(&from_tree(doc, 0)?, profile, 0)
+    decode_own(&encode(&from_tree(doc, 0)?, profile, 0)?)
 }
 
 pub(super) fn tree_to_xml(doc: &Document, profile: &Profile) -> Result<String, ConvertError> {

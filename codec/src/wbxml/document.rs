@@ -496,7 +496,7 @@ impl Document {
     ///
     /// # Errors
     /// As [`Decode::decode_exact`].
-    pub fn visit<'a>(bytes: &'a [u8], sink: &mut impl TokenSink) -> DecodeResult<()> {
+    pub fn visit(bytes: &[u8], sink: &mut impl TokenSink) -> DecodeResult<()> {
         let mut r = Reader::new(bytes);
         let header = Header::read(&mut r)?;
         sink.header(&header);

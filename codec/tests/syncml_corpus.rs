@@ -213,7 +213,13 @@ fn xml2wbxml_differential(args: &[&str], profile: &Profile, tag: &str) {
         let x = xml::Document::parse(&text, mode_for(&p)).unwrap();
         let doc = tree::xml_to_wbxml(&x, profile).unwrap_or_else(|e| panic!("{}: {e}", name(&p)));
         let got = doc.encode();
-        assert_eq!(tree::xml_to_wbxml_bytes(&x, profile).unwrap(), got, "{}: fast path", name(&p));
+        assert_eq!(tree::xml_to_wbxml_bytes(&x, profile).unwrap(), got, "{}: bytes", name(&p));
+        assert_eq!(
+            tree::xml_text_to_wbxml(&text, mode_for(&p), profile).unwrap(),
+            got,
+            "{}: fast path",
+            name(&p)
+        );
         if profile.string_table && CORRUPT_STRING_TABLE.contains(&name(&p)) {
             assert_ne!(got, want, "{}: libwbxml fixed?", name(&p));
             assert_eq!(libwbxml_corrupt_table(&doc), want, "{}", name(&p));

@@ -36,6 +36,7 @@
 mod from_wbxml;
 mod from_xml;
 mod libwbxml;
+mod libwbxml_fast;
 mod to_wbxml;
 mod to_xml;
 
@@ -378,6 +379,20 @@ pub fn xml_to_wbxml_bytes(doc: &xml::Document, profile: &Profile) -> Result<Vec<
         Flavor::Libwbxml => libwbxml::xml_to_wbxml_bytes(doc, profile),
         Flavor::Rtk => Ok(crate::reader::Encode::encode(&xml_to_wbxml(doc, profile)?)),
     }
+}
+
+/// Converts XML text to WBXML bytes under `profile`; for [`Flavor::Libwbxml`] in one pass over the text
+/// (no [`xml::Document`], no tree) when the document has the usual shape, else as [`xml_to_wbxml_bytes`].
+///
+/// # Errors
+/// The parsing errors of [`xml::Document::parse`], and as [`xml_to_wbxml`].
+pub fn xml_text_to_wbxml(text: &str, mode: xml::Mode, profile: &Profile) -> Result<Vec<u8>, ConvertError> {
+    if profile.flavor == Flavor::Libwbxml
+        && let Some(b) = libwbxml_fast::xml_to_wbxml(text, mode, profile)
+    {
+        return Ok(b);
+    }
+    xml_to_wbxml_bytes(&xml::Document::parse(text, mode)?, profile)
 }
 
 /// Converts WBXML bytes (exactly one document) to XML under `profile` (for [`Flavor::Libwbxml`] streaming

@@ -49,6 +49,25 @@ macro_rules! code_page {
     };
 }
 
+/// Byte-string equality without a `memcmp` call for the short strings of namespace URIs and tag names
+/// (overlapping 8-byte words for 8–16 bytes).
+#[inline]
+#[must_use]
+pub fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], i: usize| {
+        s.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()).map(u64::from_ne_bytes)
+    };
+    match n {
+        0..8 => a.iter().zip(b).all(|(x, y)| x == y),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
+    }
+}
+
 /// Packs a name of at most 15 bytes into an integer (bytes little-endian, length in the top byte).
 const fn pack_const(name: &str) -> u128 {
     let b = name.as_bytes();
@@ -322,13 +341,16 @@ impl Language {
     /// The language whose root element is in namespace `uri` (the root's `xmlns`).
     #[must_use]
     pub fn from_root_namespace(uri: &str) -> Option<Self> {
-        match uri {
-            "SYNCML:SYNCML1.1" => Some(Self::SyncMl11),
-            "SYNCML:SYNCML1.2" => Some(Self::SyncMl12),
-            "syncml:devinf" => Some(Self::DevInf12),
-            "syncml:dmddf1.2" => Some(Self::DmDdf12),
-            _ => None,
-        }
+        let u = uri.as_bytes();
+        [
+            ("SYNCML:SYNCML1.1", Self::SyncMl11),
+            ("SYNCML:SYNCML1.2", Self::SyncMl12),
+            ("syncml:devinf", Self::DevInf12),
+            ("syncml:dmddf1.2", Self::DmDdf12),
+        ]
+        .into_iter()
+        .find(|(n, _)| eq_bytes(n.as_bytes(), u))
+        .map(|(_, l)| l)
     }
 
     /// The language of a root element without any namespace or DOCTYPE (libwbxml picks the newest table).
@@ -392,7 +414,10 @@ impl Language {
     /// The page whose namespace URI is `uri` in this language.
     #[must_use]
     pub fn page_of_uri(self, uri: &str) -> Option<u8> {
-        self.pages().iter().copied().find(|&p| self.namespace_uri(p) == Some(uri))
+        self.pages()
+            .iter()
+            .copied()
+            .find(|&p| self.namespace_uri(p).is_some_and(|n| eq_bytes(n.as_bytes(), uri.as_bytes())))
     }
 
     /// The tag name of `token` (without attribute/content bits) on `page`.
@@ -451,13 +476,17 @@ impl Namespace {
     /// The namespace of an XML namespace URI (either SyncML version maps to [`Namespace::SyncMl`]).
     #[must_use]
     pub fn from_uri(uri: &str) -> Option<Self> {
-        match uri {
-            "SYNCML:SYNCML1.1" | "SYNCML:SYNCML1.2" => Some(Self::SyncMl),
-            "syncml:metinf" => Some(Self::MetInf),
-            "syncml:dmddf1.2" => Some(Self::DmDdf),
-            "syncml:devinf" => Some(Self::DevInf),
-            _ => None,
-        }
+        let u = uri.as_bytes();
+        [
+            ("SYNCML:SYNCML1.1", Self::SyncMl),
+            ("SYNCML:SYNCML1.2", Self::SyncMl),
+            ("syncml:metinf", Self::MetInf),
+            ("syncml:dmddf1.2", Self::DmDdf),
+            ("syncml:devinf", Self::DevInf),
+        ]
+        .into_iter()
+        .find(|(n, _)| eq_bytes(n.as_bytes(), u))
+        .map(|(_, ns)| ns)
     }
 }
 

@@ -179,6 +179,11 @@ fn is_name_char(c: char) -> bool {
 /// True when `s` is an XML `Name` (§2.3).
 #[must_use]
 pub fn is_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.is_ascii() {
+        return b.first().is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_' || c == b':')
+            && b.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'-' | b'.'));
+    }
     let mut it = s.chars();
     it.next().is_some_and(is_name_start) && it.all(is_name_char)
 }
@@ -304,8 +309,13 @@ impl<'a> Namespaces<'a> {
     /// Enters an element: records its `xmlns` / `xmlns:p` attributes. Call [`Namespaces::pop`] at its end
     /// (for an empty-element tag, right after resolving it).
     pub fn push(&mut self, doc: &'a Document, ev: &Event) {
+        self.push_tag(doc.raw(ev), ev.kind);
+    }
+
+    /// [`Namespaces::push`] from the raw text of a start or empty-element tag.
+    pub fn push_tag(&mut self, raw: &'a str, kind: EventKind) {
         self.marks.push(self.bindings.len());
-        for a in doc.attributes(ev) {
+        for a in tag_attributes(raw, kind) {
             if a.name == "xmlns" {
                 self.bindings.push(("", unescape(a.raw_value, true)));
             } else if let Some(p) = a.name.strip_prefix("xmlns:") {
@@ -326,10 +336,15 @@ impl<'a> Namespaces<'a> {
     #[must_use]
     pub fn resolve(&self, prefix: Option<&str>) -> Option<&str> {
         let p = prefix.unwrap_or("");
-        if p == "xml" {
+        if crate::wbxml::codepage::eq_bytes(p.as_bytes(), b"xml") {
             return Some("http://www.w3.org/XML/1998/namespace");
         }
-        self.bindings.iter().rev().find(|(bp, _)| *bp == p).map(|(_, u)| u.as_ref()).filter(|u| !u.is_empty())
+        self.bindings
+            .iter()
+            .rev()
+            .find(|(bp, _)| crate::wbxml::codepage::eq_bytes(bp.as_bytes(), p.as_bytes()))
+            .map(|(_, u)| u.as_ref())
+            .filter(|u| !u.is_empty())
     }
 
     /// Current nesting depth.
@@ -375,7 +390,9 @@ impl Document {
     /// mismatched tags, more than one root, text outside the root, a bad name, reference or attribute, an
     /// undeclared namespace prefix, a non-UTF-8 encoding declaration (strict), nesting beyond [`MAX_DEPTH`].
     pub fn parse(text: &str, mode: Mode) -> DecodeResult<Self> {
-        Parser::new(text, mode).run().map(|events| Self { text: text.to_owned(), events, mode })
+        let mut events = Vec::with_capacity(text.len() / 12);
+        visit(text, mode, &mut events)?;
+        Ok(Self { text: text.to_owned(), events, mode })
     }
 
     /// Parses UTF-8 bytes.
@@ -463,8 +480,7 @@ impl Document {
     #[must_use]
     pub fn doctype(&self) -> Option<Doctype<'_>> {
         let ev = self.events.iter().find(|e| e.kind == EventKind::Doctype)?;
-        let raw = self.raw(ev);
-        parse_doctype(raw.get(9..raw.len().saturating_sub(1))?)
+        doctype_of(self.raw(ev))
     }
 
     /// The XML declaration, if any.
@@ -498,6 +514,28 @@ impl std::fmt::Display for Document {
     }
 }
 
+/// The attributes of the raw text of a start or empty-element tag (already validated by the parser).
+pub fn tag_attributes(raw: &str, kind: EventKind) -> impl Iterator<Item = Attribute<'_>> {
+    let (content, name_len) = match kind {
+        EventKind::Start { name_len } => (raw.get(1..raw.len().saturating_sub(1)).unwrap_or(""), name_len),
+        EventKind::Empty { name_len } => (raw.get(1..raw.len().saturating_sub(2)).unwrap_or(""), name_len),
+        _ => ("", 0),
+    };
+    AttrIter { rest: content.get(name_len..).unwrap_or("") }
+}
+
+/// The qualified name of the raw text of a start, empty-element or end tag.
+#[must_use]
+pub fn tag_name(raw: &str, kind: EventKind) -> &str {
+    match kind {
+        EventKind::Start { name_len } | EventKind::Empty { name_len } => {
+            raw.get(1..1 + name_len).unwrap_or("")
+        }
+        EventKind::End => raw.get(2..raw.len().saturating_sub(1)).unwrap_or("").trim_end(),
+        _ => "",
+    }
+}
+
 /// Iterates `name = "value"` pairs of already validated tag content.
 struct AttrIter<'a> {
     rest: &'a str,
@@ -516,6 +554,12 @@ impl<'a> Iterator for AttrIter<'a> {
         self.rest = &body[close + 1..];
         Some(Attribute { name, raw_value: &body[..close], quote })
     }
+}
+
+/// The parts of the raw text of a DOCTYPE declaration (`<!DOCTYPE …>`).
+#[must_use]
+pub fn doctype_of(raw: &str) -> Option<Doctype<'_>> {
+    parse_doctype(raw.get(9..raw.len().saturating_sub(1))?)
 }
 
 fn parse_doctype(body: &str) -> Option<Doctype<'_>> {
@@ -552,44 +596,84 @@ enum Phase {
     Epilog,
 }
 
-struct Parser<'a> {
+/// Receives the events of [`visit`], in document order (adjacent text and references already merged).
+pub trait EventSink {
+    /// One event; `text` is the whole document.
+    fn event(&mut self, text: &str, ev: Event);
+}
+
+impl EventSink for Vec<Event> {
+    fn event(&mut self, _text: &str, ev: Event) {
+        self.push(ev);
+    }
+}
+
+/// Parses `text` with the checks of [`Document::parse`] without keeping anything: every event goes to
+/// `sink`.
+///
+/// # Errors
+/// As [`Document::parse`].
+pub fn visit(text: &str, mode: Mode, sink: &mut impl EventSink) -> DecodeResult<()> {
+    Parser::new(text, mode, sink).run()
+}
+
+struct Parser<'a, 's, S> {
     text: &'a str,
     mode: Mode,
-    events: Vec<Event>,
+    sink: &'s mut S,
+    /// Character data not yet passed on (merged with following text and references).
+    pending: Option<Event>,
+    /// Events other than a BOM passed on so far.
+    count: usize,
+    doctype: bool,
     phase: Phase,
     depth: usize,
     ns: Vec<Vec<&'a str>>,
 }
 
-impl<'a> Parser<'a> {
-    fn new(text: &'a str, mode: Mode) -> Self {
+impl<'a, 's, S: EventSink> Parser<'a, 's, S> {
+    fn new(text: &'a str, mode: Mode, sink: &'s mut S) -> Self {
         Self {
             text,
             mode,
-            events: Vec::with_capacity(text.len() / 12),
+            sink,
+            pending: None,
+            count: 0,
+            doctype: false,
             phase: Phase::Prolog,
             depth: 0,
             ns: Vec::new(),
         }
     }
 
-    fn push(&mut self, kind: EventKind, start: usize, end: usize) {
-        self.events.push(Event { kind, start, end });
+    fn flush(&mut self) {
+        if let Some(p) = self.pending.take() {
+            self.count += 1;
+            self.sink.event(self.text, p);
+        }
     }
 
-    /// Appends character data, merging with a preceding text event.
+    fn push(&mut self, kind: EventKind, start: usize, end: usize) {
+        self.flush();
+        if kind != EventKind::Bom {
+            self.count += 1;
+        }
+        self.sink.event(self.text, Event { kind, start, end });
+    }
+
+    /// Character data, merged with a preceding text event.
     fn push_text(&mut self, start: usize, end: usize) {
-        if let Some(last) = self.events.last_mut()
-            && last.kind == EventKind::Text
-            && last.end == start
+        if let Some(p) = self.pending.as_mut()
+            && p.end == start
         {
-            last.end = end;
+            p.end = end;
             return;
         }
-        self.push(EventKind::Text, start, end);
+        self.flush();
+        self.pending = Some(Event { kind: EventKind::Text, start, end });
     }
 
-    fn run(mut self) -> DecodeResult<Vec<Event>> {
+    fn run(mut self) -> DecodeResult<()> {
         let mut base = 0;
         if self.text.starts_with('\u{FEFF}') {
             self.push(EventKind::Bom, 0, 3);
@@ -619,7 +703,7 @@ impl<'a> Parser<'a> {
             match ev {
                 QEvent::Eof => break,
                 QEvent::Decl(_) => {
-                    if start != base || self.events.iter().any(|e| e.kind != EventKind::Bom) {
+                    if start != base || self.count > 0 || self.pending.is_some() {
                         return Err(ill("XML declaration", "allowed only at the very start", start));
                     }
                     self.check_decl(start, end)?;
@@ -633,10 +717,10 @@ impl<'a> Parser<'a> {
                     self.push(EventKind::Pi, start, end);
                 }
                 QEvent::DocType(_) => {
-                    if self.phase != Phase::Prolog || self.events.iter().any(|e| e.kind == EventKind::Doctype)
-                    {
+                    if self.phase != Phase::Prolog || self.doctype {
                         return Err(ill("DOCTYPE", "allowed once, before the root element", start));
                     }
+                    self.doctype = true;
                     self.push(EventKind::Doctype, start, end);
                 }
                 QEvent::Comment(_) => self.push(EventKind::Comment, start, end),
@@ -701,7 +785,8 @@ impl<'a> Parser<'a> {
         if self.phase != Phase::Epilog {
             return Err(ill("XML", "no root element", self.text.len()));
         }
-        Ok(self.events)
+        self.flush();
+        Ok(())
     }
 
     fn check_decl(&self, start: usize, end: usize) -> DecodeResult<()> {
@@ -737,14 +822,28 @@ impl<'a> Parser<'a> {
             return Ok(());
         }
         if self.mode == Mode::Strict {
-            if let Some(i) = raw.find("]]>") {
-                return Err(ill("character data", "`]]>` is not allowed in text", start + i));
-            }
-            if let Some((i, _)) = raw.char_indices().find(|&(_, c)| !is_xml_char(c)) {
-                return Err(ill("character data", "character outside XML `Char`", start + i));
-            }
-            if let Some(i) = raw.find('&') {
-                return Err(ill("reference", "`&` not followed by a reference ending in `;`", start + i));
+            // One pass over the bytes: C0 controls, `]]>`, `&` (references were split off by quick-xml), and
+            // U+FFFE / U+FFFF (EF BF BE / EF BF BF; surrogates cannot occur in a `str`).
+            let b = raw.as_bytes();
+            for (i, &c) in b.iter().enumerate() {
+                match c {
+                    b'\t' | b'\n' | b'\r' => {}
+                    0..=0x1F => return Err(ill("character data", "character outside XML `Char`", start + i)),
+                    b']' if b.get(i + 1..i + 3) == Some(b"]>") => {
+                        return Err(ill("character data", "`]]>` is not allowed in text", start + i));
+                    }
+                    b'&' => {
+                        return Err(ill(
+                            "reference",
+                            "`&` not followed by a reference ending in `;`",
+                            start + i,
+                        ));
+                    }
+                    0xEF if matches!(b.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])) => {
+                        return Err(ill("character data", "character outside XML `Char`", start + i));
+                    }
+                    _ => {}
+                }
             }
         }
         Ok(())
@@ -778,7 +877,8 @@ impl<'a> Parser<'a> {
                 ill("attribute", reason, start + 1 + pos)
             })?;
             let key: &str = a.key.into_inner();
-            let key_at = start + raw.find(key).unwrap_or(0);
+            // `key` borrows from the tag text: its offset is the pointer difference.
+            let key_at = start + (key.as_ptr() as usize).saturating_sub(raw.as_ptr() as usize).min(raw.len());
             if !is_name(key) {
                 return Err(ill("attribute name", "not an XML Name", key_at));
             }

@@ -44,10 +44,14 @@ pub(super) fn detect_language(doc: &xml::Document) -> Result<Language, DecodeErr
 /// The language of an element that starts an embedded document (`MgmtTree` in `syncml:dmddf1.2`, `DevInf`
 /// in `syncml:devinf`) inside a document of language `outer`.
 pub(super) fn embedded_language(outer: Language, uri: Option<&str>, local: &str) -> Option<Language> {
-    match (uri, local) {
-        (Some("syncml:dmddf1.2"), "MgmtTree") => Some(Language::DmDdf12),
-        (Some("syncml:devinf"), "DevInf") => Some(outer.devinf()),
-        _ => None,
+    let eq = crate::wbxml::codepage::eq_bytes;
+    let uri = uri?.as_bytes();
+    if eq(local.as_bytes(), b"MgmtTree") && eq(uri, b"syncml:dmddf1.2") {
+        Some(Language::DmDdf12)
+    } else if eq(local.as_bytes(), b"DevInf") && eq(uri, b"syncml:devinf") {
+        Some(outer.devinf())
+    } else {
+        None
     }
 }
 

@@ -442,6 +442,20 @@ fn chunks(
     Ok(())
 }
 
+/// Reports decoded character data (line ends already normalised, a CR here came from `&#13;`) as expat
+/// would: each LF a chunk of its own.
+fn lines(s: &[u8], mut f: impl FnMut(&[u8]) -> Result<(), ConvertError>) -> Result<(), ConvertError> {
+    for (n, line) in s.split(|&c| c == b'\n').enumerate() {
+        if n > 0 {
+            f(b"\n")?;
+        }
+        if !line.is_empty() {
+            f(line)?;
+        }
+    }
+    Ok(())
+}
+
 /// Builds libwbxml's tree from `events` (a whole document, or the subtree of an embedded one).
 fn from_xml_events(
     doc: &x::Document,
@@ -555,20 +569,11 @@ fn tree_element(
     for c in &el.children {
         match c {
             Node::Element(e) => tree_element(b, lang, e, depth)?,
-            Node::Text(t) => chunks(t, false, |c| b.xml_chars(c))?,
-            Node::Opaque(bytes) => {
-                for (n, line) in bytes.split(|&c| c == b'\n').enumerate() {
-                    if n > 0 {
-                        b.xml_chars(b"\n")?;
-                    }
-                    if !line.is_empty() {
-                        b.xml_chars(line)?;
-                    }
-                }
-            }
+            Node::Text(t) => lines(t.as_bytes(), |c| b.xml_chars(c))?,
+            Node::Opaque(bytes) => lines(bytes, |c| b.xml_chars(c))?,
             Node::CData(t) => {
                 b.start_cdata()?;
-                chunks(t, false, |c| b.xml_chars(c))?;
+                lines(t.as_bytes(), |c| b.xml_chars(c))?;
                 b.end_cdata();
             }
             Node::Document(sub) => b.embedded(from_tree(sub, depth + 1)?)?,
@@ -873,7 +878,7 @@ fn encode(doc: &LDoc, profile: &Profile, depth: usize) -> Result<Vec<u8>, Conver
 // WBXML → libwbxml tree (parser callbacks)
 
 /// libwbxml's UCS-4 → "UTF-8" of `ENTITY` (correct up to U+07FF, its own byte layout above).
-fn entity_bytes(code: u32) -> Result<Vec<u8>, ConvertError> {
+pub(super) fn entity_bytes(code: u32) -> Result<Vec<u8>, ConvertError> {
     if code >= 0x8000_0000 {
         return Err(err("ENTITY code of 2^31 or more (libwbxml asserts)"));
     }
@@ -954,6 +959,10 @@ impl Feeder {
 
     fn run(&mut self, t: TokenRef<'_>) -> Result<(), ConvertError> {
         let Some(b) = self.b.as_mut() else { return Err(err("no header")) };
+        if matches!(t, TokenRef::AttrStart { .. } | TokenRef::AttrValue { .. }) {
+            // SyncML, DevInf and DDF have no attribute tables: libwbxml stops here.
+            return Err(err("attribute token without an attribute table"));
+        }
         if self.skip {
             if t == TokenRef::End {
                 self.skip = false;
@@ -1394,6 +1403,9 @@ pub(super) fn wbxml_to_xml(doc: &wbxml::Document, profile: &Profile) -> Result<S
 
 pub(super) fn wbxml_bytes_to_xml(bytes: &[u8], profile: &Profile) -> Result<String, ConvertError> {
     check(profile);
+    if let Some(xml) = super::libwbxml_fast::wbxml_to_xml(bytes, profile) {
+        return Ok(xml);
+    }
     let mut f = Feeder::new(0);
     wbxml::Document::visit(bytes, &mut f)?;
     write_xml(&f.finish()?, profile)

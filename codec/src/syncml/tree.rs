@@ -423,3 +423,320 @@ pub fn wbxml_to_xml(doc: &wbxml::Document, profile: &Profile) -> Result<String, 
         Flavor::Rtk => Document::from_wbxml(doc)?.to_xml(profile),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::{Decode, Encode};
+    use proptest::prelude::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        crate::hexser::parse_hex(s).unwrap()
+    }
+
+    fn parse(s: &str) -> xml::Document {
+        xml::Document::parse(s, xml::Mode::Strict).unwrap()
+    }
+
+    /// omadm.md §2.5: `<Meta><Format xmlns="syncml:metinf">b64</Format><Type …>syncml:auth-basic</Type></Meta>`
+    /// then page-0 content: SWITCH_PAGE 1 right after `Meta`, the switch back only before the next page-0 tag.
+    #[test]
+    fn switch_page_placement_of_the_rtk() {
+        let x = parse(
+            "<SyncML xmlns='SYNCML:SYNCML1.2'><Cred><Meta><Format xmlns='syncml:metinf'>b64</Format>\
+             <Type xmlns='syncml:metinf'>syncml:auth-basic</Type></Meta><Data>x</Data></Cred></SyncML>",
+        );
+        let want =
+            "6d4e5a 0001 4703623634000153037379 6e636d6c3a617574682d626173696300 01 01 0000 4f03780001 01 01";
+        let body = |d: wbxml::Document| d.encode()[5..].to_vec();
+        let lw = xml_to_wbxml(&x, &Profile::libwbxml()).unwrap();
+        assert_eq!(lw.encode()[..5], hex("02a4016a00"));
+        assert_eq!(body(lw), hex(want));
+        let rtk = Document::from_xml(&x).unwrap().to_wbxml(&Profile::rtk()).unwrap();
+        assert_eq!(rtk.public_id_fpi(), Some(&b"-//SYNCML//DTD SyncML 1.2//EN"[..]));
+        assert_eq!(rtk.encode()[..5], hex("0200006a1d"));
+        assert_eq!(rtk.encode()[34..], hex(want)[..]);
+    }
+
+    #[test]
+    fn minimal_document_both_ways() {
+        // omadm.md §2.1: <SyncML></SyncML> → 02 A4 01 6A 00 2D.
+        let x = parse("<SyncML></SyncML>");
+        assert_eq!(xml_to_wbxml(&x, &Profile::libwbxml()).unwrap().encode(), hex("02a4016a002d"));
+        let w = wbxml::Document::decode_exact(&hex("02a4016a002d")).unwrap();
+        let t = Document::from_wbxml(&w).unwrap();
+        assert_eq!(
+            t,
+            Document { language: Language::SyncMl12, root: Element::new(Namespace::SyncMl, "SyncML") }
+        );
+        assert_eq!(
+            wbxml_to_xml(&w, &Profile::libwbxml()).unwrap(),
+            "<?xml version=\"1.0\"?><!DOCTYPE SyncML PUBLIC \"-//SYNCML//DTD SyncML 1.2//EN\" \
+             \"http://www.openmobilealliance.org/tech/DTD/OMA-TS-SyncML_RepPro_DTD-V1_2.dtd\">\
+             <SyncML xmlns=\"SYNCML:SYNCML1.2\"/>"
+        );
+        assert_eq!(
+            t.to_xml(&Profile::rtk()).unwrap(),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><SyncML xmlns='SYNCML:SYNCML1.2'/>"
+        );
+    }
+
+    #[test]
+    fn empty_data_forms() {
+        // 0F reads as no children; 4F 01 and 4F 03 00 01 as an empty text.
+        let read = |body: &str| {
+            let w = wbxml::Document::decode_exact(&hex(&format!("02a4016a006d{body}01"))).unwrap();
+            Document::from_wbxml(&w).unwrap().root.children
+        };
+        let data = |children: Vec<Node>| {
+            vec![Node::Element(Element { ns: Namespace::SyncMl, name: "Data".into(), children })]
+        };
+        assert_eq!(read("0f"), data(vec![]));
+        assert_eq!(read("4f01"), data(vec![Node::Text(String::new())]));
+        assert_eq!(read("4f030001"), data(vec![Node::Text(String::new())]));
+        // The RTK writes an empty Data as 4F 03 00 01 either way; the bare form on request.
+        for children in [vec![], vec![Node::Text(String::new())]] {
+            let t = Document {
+                language: Language::SyncMl12,
+                root: Element::new(Namespace::SyncMl, "SyncML").with(Element {
+                    ns: Namespace::SyncMl,
+                    name: "Data".into(),
+                    children,
+                }),
+            };
+            let rtk =
+                t.to_wbxml(&Profile { public_id: PublicIdForm::Numeric, ..Profile::rtk() }).unwrap().encode();
+            assert_eq!(rtk, hex("02a4016a006d4f03000101"));
+            let bare = t.to_wbxml(&Profile {
+                public_id: PublicIdForm::Numeric,
+                empty_data: EmptyData::Bare,
+                ..Profile::rtk()
+            });
+            assert_eq!(Document::from_wbxml(&bare.unwrap()).unwrap(), t);
+        }
+        // XML: <Data/> has no children, <Data></Data> an empty text.
+        assert_eq!(
+            Document::from_xml(&parse("<SyncML><Data/></SyncML>")).unwrap().root.children,
+            data(vec![])
+        );
+        assert_eq!(
+            Document::from_xml(&parse("<SyncML><Data></Data></SyncML>")).unwrap().root.children,
+            data(vec![Node::Text(String::new())])
+        );
+    }
+
+    #[test]
+    fn language_detection_and_namespaces() {
+        for (s, lang) in [
+            ("<!DOCTYPE SyncML PUBLIC '-//SYNCML//DTD SyncML 1.1//EN' 'x'><SyncML/>", Language::SyncMl11),
+            ("<SyncML xmlns='SYNCML:SYNCML1.1'/>", Language::SyncMl11),
+            ("<SyncML/>", Language::SyncMl12),
+            ("<MgmtTree/>", Language::DmDdf12),
+            ("<DevInf xmlns='syncml:devinf'/>", Language::DevInf12),
+        ] {
+            assert_eq!(Document::from_xml(&parse(s)).unwrap().language, lang, "{s}");
+        }
+        let e = Document::from_xml(&parse("<Foo/>")).unwrap_err();
+        assert_eq!(
+            e,
+            ConvertError::Decode(DecodeError::invalid(
+                "root element",
+                "not SyncML, DevInf or MgmtTree and no known DOCTYPE",
+                0
+            ))
+        );
+        // MetInf names without their namespace are found by name; all forms give the same tree.
+        let a = Document::from_xml(&parse("<SyncML><Meta><Type>t</Type></Meta></SyncML>")).unwrap();
+        let b =
+            Document::from_xml(&parse("<SyncML><Meta><Type xmlns='syncml:metinf'>t</Type></Meta></SyncML>"))
+                .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.root.child("Meta").unwrap().child("Type").unwrap().ns, Namespace::MetInf);
+        // An embedded DDF document.
+        let d = Document::from_xml(&parse(
+            "<SyncML><Data><MgmtTree xmlns='syncml:dmddf1.2'><VerDTD>1.2</VerDTD></MgmtTree></Data></SyncML>",
+        ))
+        .unwrap();
+        let Some(Node::Document(ddf)) = d.root.child("Data").unwrap().children.first() else {
+            panic!("{d:?}")
+        };
+        assert_eq!(ddf.language, Language::DmDdf12);
+        assert_eq!(ddf.root.child("VerDTD").unwrap().ns, Namespace::DmDdf);
+        // Strict mode refuses attributes; lenient ignores them.
+        let x = "<SyncML><Final a='1'/></SyncML>";
+        assert!(Document::from_xml(&parse(x)).is_err());
+        assert!(Document::from_xml(&xml::Document::parse(x, xml::Mode::Lenient).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn nested_documents_through_wbxml() {
+        let ddf = Document {
+            language: Language::DmDdf12,
+            root: Element::new(Namespace::DmDdf, "MgmtTree")
+                .with(Element::new(Namespace::DmDdf, "VerDTD").with_text("1.2")),
+        };
+        let t = Document {
+            language: Language::SyncMl12,
+            root: Element::new(Namespace::SyncMl, "SyncML")
+                .with(Element::new(Namespace::SyncMl, "Data").with(ddf)),
+        };
+        for p in [Profile::rtk(), Profile::libwbxml()] {
+            let w = t.to_wbxml(&p).unwrap();
+            let b = w.encode();
+            let back = wbxml::Document::decode_exact(&b).unwrap();
+            assert!(
+                back.body
+                    .iter()
+                    .any(|t| matches!(t, wbxml::Token::Opaque { data: wbxml::OpaqueData::Document(_), .. }))
+            );
+            assert_eq!(Document::from_wbxml(&back).unwrap(), t, "{:?}", p.flavor);
+        }
+        // libwbxml's nested DDF header: 02 00 00 6A 1B FPI NUL, SWITCH_PAGE 2.
+        let lw = t.to_wbxml(&Profile::libwbxml()).unwrap().encode();
+        let at = lw.windows(5).position(|w| w == hex("0200006a1b")).unwrap();
+        assert_eq!(lw[at + 5..at + 5 + 27], *b"-//OMA//DTD-DM-DDF 1.2//EN\0");
+        assert_eq!(lw[at + 32..at + 34], hex("0002"));
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let t =
+            Document { language: Language::SyncMl11, root: Element::new(Namespace::SyncMl, "Correlator") };
+        assert_eq!(
+            t.to_wbxml(&Profile::rtk()),
+            Err(ConvertError::NoToken { name: "Correlator".into(), language: Language::SyncMl11 })
+        );
+        let t = Document { language: Language::SyncMl12, root: Element::new(Namespace::DmDdf, "Node") };
+        assert_eq!(
+            t.to_wbxml(&Profile::rtk()),
+            Err(ConvertError::NoPage { ns: Namespace::DmDdf, language: Language::SyncMl12 })
+        );
+        let t = Document {
+            language: Language::SyncMl12,
+            root: Element::new(Namespace::SyncMl, "Data").with_text("a\0b"),
+        };
+        assert_eq!(t.to_wbxml(&Profile::rtk()), Err(ConvertError::NulInText));
+        // With a string table, an unknown element becomes a LITERAL.
+        let t = Document { language: Language::SyncMl12, root: Element::new(Namespace::SyncMl, "Foo") };
+        let w = t.to_wbxml(&Profile { string_table: true, ..Profile::rtk() }).unwrap();
+        assert!(w.body.iter().any(|t| matches!(t, wbxml::Token::LiteralTag { .. })));
+        assert_eq!(Document::from_wbxml(&w).unwrap(), t);
+        // A tag that is not in the code pages (0x30 is reserved).
+        let w = wbxml::Document::decode_exact(&hex("02a4016a006d3001")).unwrap();
+        let e = Document::from_wbxml(&w).unwrap_err();
+        assert!(matches!(e, ConvertError::Decode(DecodeError { offset: 6, .. })), "{e}");
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let x = parse("<SyncML><SyncHdr><VerDTD>1.2</VerDTD></SyncHdr><Final/></SyncML>");
+        let t = Document::from_xml(&x).unwrap();
+        let j = serde_json::to_string(&t).unwrap();
+        let back: Document = serde_json::from_str(&j).unwrap();
+        assert_eq!(back, t);
+        assert_eq!(serde_json::to_string(&back).unwrap(), j);
+        let p = Profile::rtk();
+        let back: Profile = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        assert_eq!(back, p);
+    }
+
+    // ---- property tests --------------------------------------------------------------------------
+
+    /// XML-safe text without CR (line ends are normalised when read) and without NUL.
+    fn text() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9 <>&'\"=:/.\n\t\u{e9}\u{20ac}-]{0,12}"
+    }
+
+    fn leaf(ns: Namespace, names: &'static [(u8, &'static str)]) -> impl Strategy<Value = Element> {
+        (proptest::sample::select(names), proptest::option::of(text())).prop_map(move |((_, n), t)| {
+            let mut e = Element::new(ns, n);
+            if let Some(t) = t {
+                e.children.push(Node::Text(t));
+            }
+            e
+        })
+    }
+
+    fn element() -> impl Strategy<Value = Element> {
+        let l = prop_oneof![
+            leaf(Namespace::SyncMl, crate::wbxml::codepage::syncml12::ALL),
+            leaf(Namespace::MetInf, crate::wbxml::codepage::metinf12::ALL),
+        ];
+        l.prop_recursive(4, 40, 5, |inner| {
+            (
+                proptest::sample::select(crate::wbxml::codepage::syncml12::ALL),
+                proptest::collection::vec(inner, 1..5),
+            )
+                .prop_map(|((_, n), children)| Element {
+                    ns: Namespace::SyncMl,
+                    name: n.into(),
+                    children: children.into_iter().map(Node::Element).collect(),
+                })
+        })
+    }
+
+    fn doc() -> impl Strategy<Value = Document> {
+        proptest::collection::vec(element(), 0..4).prop_map(|children| Document {
+            language: Language::SyncMl12,
+            root: Element {
+                ns: Namespace::SyncMl,
+                name: "SyncML".into(),
+                children: children.into_iter().map(Node::Element).collect(),
+            },
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn tree_xml_tree(t in doc()) {
+            for style in [XmlStyle::Compact, XmlStyle::Indent(1)] {
+                let s = t.to_xml(&Profile { xml_style: style, ..Profile::rtk() }).unwrap();
+                let x = xml::Document::parse(&s, xml::Mode::Strict).unwrap();
+                prop_assert_eq!(x.to_string(), s.clone());
+                prop_assert_eq!(&Document::from_xml(&x).unwrap(), &t, "{}", s);
+            }
+        }
+
+        #[test]
+        fn tree_wbxml_tree(t in doc(), version in 1u8..4, form in 0usize..3, table in any::<bool>()) {
+            let public_id = [PublicIdForm::Numeric, PublicIdForm::StringTable, PublicIdForm::StringTableUnterminated][form];
+            let p = Profile { wbxml_version: version, public_id, string_table: table, empty_data: EmptyData::Bare, ..Profile::rtk() };
+            let b = t.to_wbxml(&p).unwrap().encode();
+            let w = wbxml::Document::decode_exact(&b).unwrap();
+            prop_assert_eq!(w.encode(), b);
+            prop_assert_eq!(Document::from_wbxml(&w).unwrap(), t);
+        }
+
+        /// The libwbxml profile: fast paths equal tree paths, and its XML reads back to a tree whose WBXML
+        /// the libwbxml profile writes identically (libwbxml's own round trip).
+        #[test]
+        fn libwbxml_paths_agree(t in doc()) {
+            let lw = Profile::libwbxml();
+            let b = t.to_wbxml(&lw).unwrap().encode();
+            let w = wbxml::Document::decode_exact(&b).unwrap();
+            let slow = wbxml_to_xml(&w, &lw);
+            prop_assert_eq!(wbxml_bytes_to_xml(&b, &lw), slow.clone());
+            if let Ok(s) = slow {
+                let x = xml::Document::parse(&s, xml::Mode::Strict).unwrap();
+                let again = xml_to_wbxml(&x, &lw).unwrap().encode();
+                prop_assert_eq!(xml_text_to_wbxml(&s, xml::Mode::Strict, &lw).unwrap(), again.clone());
+                prop_assert_eq!(&xml_to_wbxml_bytes(&x, &lw).unwrap(), &again);
+            }
+        }
+
+        #[test]
+        fn random_bytes_never_panic_the_converters(body in proptest::collection::vec(any::<u8>(), 0..48)) {
+            let mut b = hex("02a4016a00");
+            b.extend_from_slice(&body);
+            for p in [Profile::libwbxml(), Profile::rtk()] {
+                let _ = wbxml_bytes_to_xml(&b, &p);
+            }
+            if let Ok(w) = wbxml::Document::decode_exact(&b) {
+                prop_assert_eq!(w.encode(), b.clone());
+                let _ = Document::from_wbxml(&w);
+            }
+        }
+    }
+}

@@ -28,15 +28,16 @@ impl TableBuilder {
     }
 }
 
-/// The public identifier for `lang` in `form`, adding the FPI to `table` when it goes there.
+/// The public identifier for `lang` in `form`, adding the FPI to `table` when it goes there. Called after the
+/// body, so the FPI is the last entry: without NUL it is bounded by the end of the table (the RTK writes it
+/// as the whole table; literal names, if any, come before it).
 pub(super) fn public_id(lang: Language, form: PublicIdForm, table: &mut TableBuilder) -> PublicId {
     match (form, lang.public_id()) {
         (PublicIdForm::Numeric, Some(id)) => PublicId::Numeric(MbUint32::new(id)),
-        (PublicIdForm::StringTableUnterminated, _) if table.bytes.is_empty() => {
-            // The FPI is the whole table, without NUL (RTK). Recorded as an entry so literals can follow.
+        (PublicIdForm::StringTableUnterminated, _) => {
+            let index = MbUint32::new(u32::try_from(table.bytes.len()).unwrap_or(u32::MAX));
             table.bytes.extend_from_slice(lang.fpi().as_bytes());
-            table.entries.push((0, lang.fpi().len()));
-            PublicId::StringTable { zero_pad: 0, index: MbUint32::new(0) }
+            PublicId::StringTable { zero_pad: 0, index }
         }
         _ => PublicId::StringTable { zero_pad: 0, index: MbUint32::new(table.add(lang.fpi().as_bytes())) },
     }
@@ -121,10 +122,16 @@ pub(super) fn encode(
     if depth >= MAX_NESTED_DOCUMENTS {
         return Err(ConvertError::TooDeep(MAX_NESTED_DOCUMENTS));
     }
-    let mut table = TableBuilder::default();
-    let public_id = public_id(doc.language, profile.public_id, &mut table);
-    let mut enc = Enc { lang: doc.language, profile, page: 0, table, body: Vec::with_capacity(128), depth };
+    let mut enc = Enc {
+        lang: doc.language,
+        profile,
+        page: 0,
+        table: TableBuilder::default(),
+        body: Vec::with_capacity(128),
+        depth,
+    };
     enc.element(&doc.root)?;
+    let public_id = public_id(doc.language, profile.public_id, &mut enc.table);
     Ok(wbxml::Document {
         version: profile.wbxml_version,
         public_id,

@@ -294,6 +294,14 @@ pub enum ConvertError {
     /// Nested documents deeper than [`MAX_NESTED_DOCUMENTS`].
     #[error("documents nested deeper than {0}")]
     TooDeep(usize),
+    /// A bound that keeps the work linear was reached.
+    #[error("more than {max} {what}")]
+    TooMany {
+        /// What was counted.
+        what: &'static str,
+        /// The cap.
+        max: usize,
+    },
     /// libwbxml itself fails on this input (the libwbxml flavour reproduces the failure).
     #[error("libwbxml fails here: {0}")]
     Libwbxml(&'static str),

@@ -12,6 +12,15 @@ pub const MAX_DEPTH: usize = 256;
 /// How many documents deep `OPAQUE`-nested documents are decoded (a SyncML message carrying a DDF is 2).
 pub const MAX_NESTED_DOCUMENTS: usize = 4;
 
+/// Most bytes that `STR_T` references of one document may expand to when its text is resolved: 8 times
+/// the document's size plus 64 KiB. A reference costs two bytes and can name a string as long as the whole
+/// table, so without a cap a 60 KB document could stand for gigabytes of text; real messages use a table for
+/// a few repeated URIs.
+#[must_use]
+pub const fn str_t_expansion_limit(document_len: usize) -> usize {
+    document_len.saturating_mul(8).saturating_add(64 * 1024)
+}
+
 /// The global tokens of WBXML §7.1 (the same on every code page).
 pub mod global {
     /// Change the code page of the current token space.

@@ -23,5 +23,5 @@ mod document;
 
 pub use document::{
     Document, Header, MAX_DEPTH, MAX_NESTED_DOCUMENTS, MbUint32, OpaqueData, PublicId, StringTable, Token,
-    TokenRef, TokenSink, global,
+    TokenRef, TokenSink, global, str_t_expansion_limit,
 };

@@ -42,6 +42,8 @@ pub(super) fn build(doc: &wbxml::Document, base: usize, depth: usize) -> Result<
     let strings = doc.strings();
     let table_at = doc.header_len() - doc.string_table.len();
     let mut at = base + doc.header_len();
+    let limit = wbxml::str_t_expansion_limit(doc.encoded_len());
+    let mut expanded = 0usize;
     let mut page = 0u8;
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
@@ -109,6 +111,14 @@ pub(super) fn build(doc: &wbxml::Document, base: usize, depth: usize) -> Result<
             Token::StrI { bytes } => text(decode_charset(charset, bytes, tok_at + 1)?),
             Token::StrT { index } => {
                 let raw = strings.get(index.value as usize).unwrap_or_default();
+                expanded += raw.len();
+                if expanded > limit {
+                    let kind = DecodeErrorKind::TooMany {
+                        what: "bytes of string-table text (STR_T expansion)",
+                        max: limit,
+                    };
+                    return Err(DecodeError::new(kind, tok_at).into());
+                }
                 text(decode_charset(charset, raw, table_at + index.value as usize)?)
             }
             Token::Entity { code } => match char::from_u32(code.value) {

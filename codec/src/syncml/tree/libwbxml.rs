@@ -642,11 +642,20 @@ impl StrTable {
     /// `wbxml_strtbl_check_references`: adds strings seen more than once (and longer than 3 bytes) in
     /// first-seen order, returns the others.
     fn check_references<'s>(&mut self, strings: &[(&'s [u8], u32)]) -> Vec<&'s [u8]> {
+        // First-seen order as libwbxml's list, counted through a map (libwbxml's own search is quadratic).
         let mut counted: Vec<(&[u8], u32, usize)> = Vec::new();
+        let mut seen: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
         for &(s, node) in strings {
-            match counted.iter_mut().find(|(e, _, _)| *e == s) {
-                Some((_, _, n)) => *n += 1,
-                None => counted.push((s, node, 1)),
+            match seen.get(s) {
+                Some(&i) => {
+                    if let Some(c) = counted.get_mut(i) {
+                        c.2 += 1;
+                    }
+                }
+                None => {
+                    seen.insert(s, counted.len());
+                    counted.push((s, node, 1));
+                }
             }
         }
         let mut once = Vec::new();
@@ -660,6 +669,9 @@ impl StrTable {
         once
     }
 }
+
+/// Most entries the libwbxml string-table emulation builds (real messages have a handful).
+const MAX_STRING_TABLE_ENTRIES: usize = 1024;
 
 fn collect_strings<'d>(doc: &'d LDoc, i: u32, out: &mut Vec<(&'d [u8], u32)>) {
     if let Some(t) = doc.text(i)
@@ -832,6 +844,14 @@ fn encode(doc: &LDoc, profile: &Profile, depth: usize) -> Result<Vec<u8>, Conver
             .map(|w| (w, NONE))
             .collect();
         t.check_references(&words);
+        // Every text is searched for every entry (libwbxml's algorithm): cap the table so that a hostile
+        // document cannot make that quadratic work large.
+        if t.list.len() > MAX_STRING_TABLE_ENTRIES {
+            return Err(ConvertError::TooMany {
+                what: "string-table entries",
+                max: MAX_STRING_TABLE_ENTRIES,
+            });
+        }
     }
     let mut enc = WbxmlEnc {
         lang: doc.lang,
@@ -914,11 +934,19 @@ struct Feeder {
     pending_empty: Option<bool>,
     depth: usize,
     err: Option<ConvertError>,
+    /// Bytes resolved through `STR_T` so far, and the cap ([`wbxml::str_t_expansion_limit`]).
+    expanded: usize,
+    limit: usize,
+    /// Size of the document being fed.
+    doc_len: usize,
 }
 
 impl Feeder {
     fn new(depth: usize) -> Self {
         Self {
+            expanded: 0,
+            limit: usize::MAX,
+            doc_len: 0,
             b: None,
             latin1: false,
             table: Vec::new(),
@@ -1010,7 +1038,18 @@ impl Feeder {
             // "Extension tokens not allowed with this Document": no character data.
             TokenRef::ExtI { .. } | TokenRef::ExtT { .. } | TokenRef::Ext { .. } => return Ok(()),
             TokenRef::StrI { bytes } => self.conv(bytes),
-            TokenRef::StrT { index } => self.conv(self.cstr(index.value)),
+            TokenRef::StrT { index } => {
+                self.expanded += self.cstr(index.value).len();
+                if self.expanded > self.limit {
+                    let what = "bytes of string-table text (STR_T expansion)";
+                    return Err(crate::error::DecodeError::new(
+                        crate::error::DecodeErrorKind::TooMany { what, max: self.limit },
+                        0,
+                    )
+                    .into());
+                }
+                self.conv(self.cstr(index.value))
+            }
             TokenRef::Entity { code } => entity_bytes(code.value)?,
             TokenRef::Opaque { bytes, .. } => {
                 if lang.is_syncml() && self.current_tag == Some((1, 0x10)) {
@@ -1046,6 +1085,7 @@ impl Feeder {
         let Some(b) = self.b.as_mut() else { return Err(err("no header")) };
         b.wbxml_chars(chunk, || {
             let mut f = Feeder::new(depth + 1);
+            f.doc_len = chunk.len();
             // libwbxml parses the chunk as a document of its own and ignores what follows it.
             let mut r = crate::reader::Reader::new(chunk);
             let d = <wbxml::Document as crate::reader::Decode>::decode_from(&mut r).ok()?;
@@ -1084,6 +1124,7 @@ impl Feeder {
             Some(_) => return Err(err("charset without a converter")),
         };
         self.table = h.string_table.to_vec();
+        self.limit = wbxml::str_t_expansion_limit(self.doc_len);
         self.nuls = self.table.iter().enumerate().filter(|&(_, c)| *c == 0).map(|(i, _)| i).collect();
         self.b = Some(Builder::new(lang));
         Ok(())
@@ -1091,6 +1132,7 @@ impl Feeder {
 
     /// Feeds an owned document.
     fn document(&mut self, d: &wbxml::Document) -> Result<(), ConvertError> {
+        self.doc_len = d.encoded_len();
         let h = Header {
             version: d.version,
             public_id: d.public_id,
@@ -1407,6 +1449,7 @@ pub(super) fn wbxml_bytes_to_xml(bytes: &[u8], profile: &Profile) -> Result<Stri
         return Ok(xml);
     }
     let mut f = Feeder::new(0);
+    f.doc_len = bytes.len();
     wbxml::Document::visit(bytes, &mut f)?;
     write_xml(&f.finish()?, profile)
 }

@@ -111,6 +111,8 @@ struct Fast<'b> {
     in_text: bool,
     failed: bool,
     done: bool,
+    /// Bytes resolved through `STR_T` (capped as in the tree path).
+    expanded: usize,
 }
 
 impl<'b> Fast<'b> {
@@ -454,6 +456,11 @@ impl TokenSink for Fast<'_> {
             TokenRef::StrI { bytes } => self.string_chunk(bytes),
             TokenRef::StrT { index } => match self.cstr(index.value) {
                 Some((i, l)) => {
+                    self.expanded += l;
+                    if self.expanded > wbxml::str_t_expansion_limit(self.bytes.len()) {
+                        self.failed = true;
+                        return;
+                    }
                     let raw = self.table().get(i..i + l).unwrap_or_default();
                     self.string_chunk(raw);
                 }
@@ -501,6 +508,7 @@ pub(super) fn wbxml_to_xml(bytes: &[u8], profile: &Profile) -> Option<String> {
         in_text: false,
         failed: false,
         done: false,
+        expanded: 0,
     };
     wbxml::Document::visit(bytes, &mut f).ok()?;
     if f.failed || !f.done {

@@ -31,17 +31,14 @@ macro_rules! code_page {
             /// Token of the tag called `name` on this page.
             #[must_use]
             pub fn token(name: &str) -> Option<u8> {
-                match super::pack(name) {
-                    // Names up to 15 bytes: one integer comparison per entry, no memcmp calls.
-                    Some(k) => KEYS.iter().find(|(kk, _)| *kk == k).map(|&(_, t)| t),
-                    None => match name {
-                        $($name => Some($tok),)*
-                        _ => None,
-                    },
-                }
+                // A binary search over integer keys of the names, then one check of the name itself.
+                let k = super::key(name.as_bytes());
+                let i = KEYS.binary_search_by(|(kk, _, _)| kk.cmp(&k)).ok()?;
+                let &(_, t, n) = KEYS.get(i)?;
+                super::eq_bytes(n.as_bytes(), name.as_bytes()).then_some(t)
             }
 
-            const KEYS: &[(u128, u8)] = &[$((super::pack_const($name), $tok),)*];
+            const KEYS: &[(u128, u8, &str)] = &super::sorted([$((super::key($name.as_bytes()), $tok, $name),)*]);
 
             /// Every `(token, name)` pair of the page, in token order.
             pub const ALL: &[(u8, &str)] = &[$(($tok, $name),)*];
@@ -68,32 +65,46 @@ pub fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-/// Packs a name of at most 15 bytes into an integer (bytes little-endian, length in the top byte).
-const fn pack_const(name: &str) -> u128 {
-    let b = name.as_bytes();
-    if b.len() > 15 {
-        return u128::MAX;
-    }
-    let mut k = (b.len() as u128) << 120;
-    let mut i = 0;
-    while i < b.len() {
-        k |= (b[i] as u128) << (8 * i);
-        i += 1;
-    }
-    k
+/// An integer key of a name for the lookup tables (the same at compile time and at run time): the first
+/// and last eight bytes for names of 8 bytes or more (overlapping), the bytes for shorter ones; the length
+/// is folded into the top bits. Different names may share a key; lookups check the name itself.
+#[inline]
+const fn key(b: &[u8]) -> u128 {
+    let n = b.len();
+    let (lo, hi) = if n >= 8 {
+        (word(b, 0), word(b, n - 8))
+    } else {
+        let mut lo = 0u64;
+        let mut i = 0;
+        while i < n {
+            lo |= (b[i] as u64) << (8 * i);
+            i += 1;
+        }
+        (lo, 0)
+    };
+    ((hi as u128) << 64 | lo as u128) ^ ((n as u128) << 120)
 }
 
-/// [`pack_const`] at run time; `None` for names longer than 15 bytes.
+/// Eight bytes at `i` as a little-endian integer (`i + 8 <= b.len()`).
 #[inline]
-fn pack(name: &str) -> Option<u128> {
-    let b = name.as_bytes();
-    if b.len() > 15 {
-        return None;
+const fn word(b: &[u8], i: usize) -> u64 {
+    u64::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]])
+}
+
+/// Sorts `(key, token, name)` entries by key at compile time (insertion sort).
+const fn sorted<const N: usize>(mut a: [(u128, u8, &'static str); N]) -> [(u128, u8, &'static str); N] {
+    let mut i = 1;
+    while i < N {
+        let mut j = i;
+        while j > 0 && a[j - 1].0 > a[j].0 {
+            let t = a[j - 1];
+            a[j - 1] = a[j];
+            a[j] = t;
+            j -= 1;
+        }
+        i += 1;
     }
-    let mut buf = [0u8; 16];
-    buf[..b.len()].copy_from_slice(b);
-    buf[15] = b.len() as u8;
-    Some(u128::from_le_bytes(buf))
+    a
 }
 
 code_page! {
@@ -523,6 +534,34 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn short_compares_and_keys() {
+        for (a, b) in [
+            ("", ""),
+            ("a", "a"),
+            ("Meta", "Meta"),
+            ("SYNCML:SYNCML1.2", "SYNCML:SYNCML1.2"),
+            ("x".repeat(40).as_str(), "x".repeat(40).as_str()),
+        ] {
+            assert!(eq_bytes(a.as_bytes(), b.as_bytes()));
+        }
+        for (a, b) in [
+            ("a", "b"),
+            ("Meta", "Met"),
+            ("SYNCML:SYNCML1.2", "SYNCML:SYNCML1.1"),
+            ("abcdefghij", "abcdefghik"),
+            ("abcdefghij", "xbcdefghij"),
+        ] {
+            assert!(!eq_bytes(a.as_bytes(), b.as_bytes()));
+        }
+        // Names that share a key are told apart by the name check.
+        assert_eq!(key(b"MaxMsgSize"), key(b"MaxMsgSize"));
+        assert_eq!(syncml12::token("MaxMsgSize"), None);
+        assert_eq!(metinf12::token("MaxMsgSizX"), None);
+        assert_eq!(devinf12::token("SupportHierarchicalSync"), Some(0x34));
+        assert_eq!(devinf12::token("SupportHierarchicalSynX"), None);
     }
 
     #[test]

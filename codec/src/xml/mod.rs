@@ -284,8 +284,9 @@ pub fn escape_into(out: &mut String, s: &str, quotes: bool) {
 /// Splits a qualified name into `(prefix, local)`.
 #[must_use]
 pub fn split_qname(q: &str) -> (Option<&str>, &str) {
-    match q.split_once(':') {
-        Some((p, l)) => (Some(p), l),
+    // A byte loop: names are short, a memchr call costs more.
+    match q.bytes().position(|b| b == b':') {
+        Some(i) => (q.get(..i), q.get(i + 1..).unwrap_or("")),
         None => (None, q),
     }
 }
@@ -315,6 +316,14 @@ impl<'a> Namespaces<'a> {
     /// [`Namespaces::push`] from the raw text of a start or empty-element tag.
     pub fn push_tag(&mut self, raw: &'a str, kind: EventKind) {
         self.marks.push(self.bindings.len());
+        let name_len = match kind {
+            EventKind::Start { name_len } | EventKind::Empty { name_len } => name_len,
+            _ => return,
+        };
+        // `<Name>`, `<Name/>`, `<Name />`: no attributes.
+        if raw.len() <= name_len + 4 && !raw.bytes().any(|b| b == b'=') {
+            return;
+        }
         for a in tag_attributes(raw, kind) {
             if a.name == "xmlns" {
                 self.bindings.push(("", unescape(a.raw_value, true)));

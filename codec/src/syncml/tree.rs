@@ -720,8 +720,9 @@ mod tests {
         /// The libwbxml profile: fast paths equal tree paths, and its XML reads back to a tree whose WBXML
         /// the libwbxml profile writes identically (libwbxml's own round trip).
         #[test]
-        fn libwbxml_paths_agree(t in doc()) {
-            let lw = Profile::libwbxml();
+        fn libwbxml_paths_agree(t in doc(), form in 0usize..3, version in 1u8..4) {
+            let public_id = [PublicIdForm::Numeric, PublicIdForm::StringTable, PublicIdForm::StringTableUnterminated][form];
+            let lw = Profile { public_id, wbxml_version: version, ..Profile::libwbxml() };
             let b = t.to_wbxml(&lw).unwrap().encode();
             let w = wbxml::Document::decode_exact(&b).unwrap();
             let slow = wbxml_to_xml(&w, &lw);

@@ -33,7 +33,9 @@ use base64::Engine as _;
 
 use super::from_xml::{detect_language, embedded_language};
 use super::to_wbxml::TableBuilder;
-use super::{ConvertError, Document, Flavor, Language, MAX_NESTED_DOCUMENTS, Node, Profile, XmlStyle};
+use super::{
+    ConvertError, Document, Flavor, Language, MAX_NESTED_DOCUMENTS, Node, Profile, PublicIdForm, XmlStyle,
+};
 use crate::wbxml::{self, Header, MbUint32, OpaqueData, PublicId, Token, TokenRef, TokenSink, global};
 use crate::xml::{self as x, EventKind, Namespaces, split_qname};
 
@@ -828,6 +830,25 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// The public identifier and string table of a libwbxml-encoded document (`wbxml_fill_header`): numeric when
+/// the language has one and the profile asks for it; else the FPI goes at the end of the string table
+/// (NUL-terminated as libwbxml writes it, or without NUL for [`PublicIdForm::StringTableUnterminated`]).
+pub(super) fn header(lang: Language, form: PublicIdForm, table: Option<TableBuilder>) -> (PublicId, Vec<u8>) {
+    let mut t = table.unwrap_or_default();
+    match (form, lang.public_id()) {
+        (PublicIdForm::Numeric, Some(id)) => (PublicId::Numeric(MbUint32::new(id)), t.bytes),
+        (PublicIdForm::StringTableUnterminated, _) => {
+            let index = MbUint32::new(u32::try_from(t.bytes.len()).unwrap_or(u32::MAX));
+            t.bytes.extend_from_slice(lang.fpi().as_bytes());
+            (PublicId::StringTable { zero_pad: 0, index }, t.bytes)
+        }
+        _ => {
+            let index = MbUint32::new(t.add(lang.fpi().as_bytes()));
+            (PublicId::StringTable { zero_pad: 0, index }, t.bytes)
+        }
+    }
+}
+
 /// `wbxml_encoder_encode_tree_to_wbxml` with the profile's options: the document's bytes.
 fn encode(doc: &LDoc, profile: &Profile, depth: usize) -> Result<Vec<u8>, ConvertError> {
     if depth >= MAX_NESTED_DOCUMENTS {
@@ -864,19 +885,9 @@ fn encode(doc: &LDoc, profile: &Profile, depth: usize) -> Result<Vec<u8>, Conver
         depth,
     };
     enc.node(doc, doc.root)?;
-    // The header is filled last: the FPI of a language without a public id joins the string table then.
-    let (public_id, string_table) = match (doc.lang.public_id(), enc.table) {
-        (Some(id), t) => (PublicId::Numeric(MbUint32::new(id)), t.map(|t| t.b.bytes).unwrap_or_default()),
-        (None, Some(mut t)) => {
-            let index = MbUint32::new(t.add(doc.lang.fpi().as_bytes()));
-            (PublicId::StringTable { zero_pad: 0, index }, t.b.bytes)
-        }
-        (None, None) => {
-            let mut b = doc.lang.fpi().as_bytes().to_vec();
-            b.push(0);
-            (PublicId::StringTable { zero_pad: 0, index: MbUint32::new(0) }, b)
-        }
-    };
+    // The header is filled last: the FPI of a language without a public id (or with a textual public id
+    // asked for, libwbxml's `textual_publicid`) joins the string table then.
+    let (public_id, string_table) = header(doc.lang, profile.public_id, enc.table.map(|t| t.b));
     let mut out = Vec::with_capacity(enc.body.len() + string_table.len() + 12);
     out.push(profile.wbxml_version);
     match public_id {

@@ -838,21 +838,19 @@ pub(super) fn xml_to_wbxml(src: &str, mode: crate::xml::Mode, profile: &Profile)
     if f.failed || f.level != 0 {
         return None;
     }
-    let mut out = Vec::with_capacity(f.body.len() + 40);
+    let (public_id, table) = super::libwbxml::header(lang, profile.public_id, None);
+    let mut out = Vec::with_capacity(f.body.len() + table.len() + 12);
     out.push(profile.wbxml_version);
-    match lang.public_id() {
-        Some(id) => crate::wbxml::MbUint32::new(id).write(&mut out),
-        None => out.extend_from_slice(&[0, 0]),
-    }
-    out.push(0x6A);
-    match lang.public_id() {
-        Some(_) => out.push(0),
-        None => {
-            crate::wbxml::MbUint32::new(u32::try_from(lang.fpi().len() + 1).unwrap_or(0)).write(&mut out);
-            out.extend_from_slice(lang.fpi().as_bytes());
+    match public_id {
+        PublicId::Numeric(id) => id.write(&mut out),
+        PublicId::StringTable { index, .. } => {
             out.push(0);
+            index.write(&mut out);
         }
     }
+    out.push(0x6A);
+    crate::wbxml::MbUint32::new(u32::try_from(table.len()).ok()?).write(&mut out);
+    out.extend_from_slice(&table);
     out.extend_from_slice(&f.body);
     Some(out)
 }

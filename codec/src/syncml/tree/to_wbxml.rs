@@ -1,9 +1,7 @@
 //! Element tree → WBXML, RTK flavour (and the header rules shared with libwbxml).
 
-use super::{
-    ConvertError, Document, Element, EmptyData, Language, MAX_NESTED_DOCUMENTS, Node, Profile, PublicIdForm,
-};
-use crate::wbxml::{self, MbUint32, OpaqueData, PublicId, Token};
+use super::{ConvertError, Document, Element, EmptyData, Language, MAX_NESTED_DOCUMENTS, Node, Profile};
+use crate::wbxml::{self, MbUint32, OpaqueData, Token};
 
 /// A string table under construction: entries NUL-terminated, offsets of each.
 #[derive(Debug, Default)]
@@ -25,21 +23,6 @@ impl TableBuilder {
         self.bytes.push(0);
         self.entries.push((off, s.len()));
         u32::try_from(off).unwrap_or(u32::MAX)
-    }
-}
-
-/// The public identifier for `lang` in `form`, adding the FPI to `table` when it goes there. Called after the
-/// body, so the FPI is the last entry: without NUL it is bounded by the end of the table (the RTK writes it
-/// as the whole table; literal names, if any, come before it).
-pub(super) fn public_id(lang: Language, form: PublicIdForm, table: &mut TableBuilder) -> PublicId {
-    match (form, lang.public_id()) {
-        (PublicIdForm::Numeric, Some(id)) => PublicId::Numeric(MbUint32::new(id)),
-        (PublicIdForm::StringTableUnterminated, _) => {
-            let index = MbUint32::new(u32::try_from(table.bytes.len()).unwrap_or(u32::MAX));
-            table.bytes.extend_from_slice(lang.fpi().as_bytes());
-            PublicId::StringTable { zero_pad: 0, index }
-        }
-        _ => PublicId::StringTable { zero_pad: 0, index: MbUint32::new(table.add(lang.fpi().as_bytes())) },
     }
 }
 
@@ -131,13 +114,15 @@ pub(super) fn encode(
         depth,
     };
     enc.element(&doc.root)?;
-    let public_id = public_id(doc.language, profile.public_id, &mut enc.table);
+    // The FPI is the last string-table entry: without NUL it is bounded by the end of the table (the RTK
+    // writes it as the whole table; literal names, if any, come before it).
+    let (public_id, string_table) = super::libwbxml::header(doc.language, profile.public_id, Some(enc.table));
     Ok(wbxml::Document {
         version: profile.wbxml_version,
         public_id,
         charset: (profile.wbxml_version != 0).then_some(MbUint32::new(0x6A)),
         string_table_len_pad: 0,
-        string_table: enc.table.bytes,
+        string_table,
         body: enc.body,
     })
 }

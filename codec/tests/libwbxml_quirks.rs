@@ -1,5 +1,11 @@
 //! libwbxml's quirks, one small document each, against the real `xml2wbxml` / `wbxml2xml`: our `libwbxml`
 //! profile (single-pass fast path and tree path) must give the same bytes, or fail where the tool fails.
+//!
+//! Several of these are libwbxml departing from the DM specs, reproduced in the `libwbxml` profile only
+//! (see `rtk_does_not_reproduce_libwbxml_deviations`): `Data` under `Add`/`Replace` sent as `OPAQUE` with
+//! every LF turned into CRLF (its vCard hack; DM wants the value as given, STR_I or OPAQUE for binary),
+//! leading/trailing blanks stripped from every text, and `…+xml` content types rewritten to `…+wbxml`
+//! wherever they appear.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
@@ -231,4 +237,30 @@ fn binary_opaque_is_where_we_differ() {
         assert!(String::from_utf8(out).is_err());
         let _ = std::fs::remove_dir_all(dir);
     }
+}
+
+#[test]
+fn rtk_does_not_reproduce_libwbxml_deviations() {
+    let p = Profile { public_id: tree::PublicIdForm::Numeric, ..Profile::rtk() };
+    let rtk = |body: &str| {
+        let text = format!("{ROOT}{body}</SyncML>");
+        let t = Document::from_xml(&xml::Document::parse(&text, xml::Mode::Strict).unwrap()).unwrap();
+        hex::encode(&t.to_wbxml(&p).unwrap().encode()[5..])
+    };
+    let lw = |body: &str| {
+        let text = format!("{ROOT}{body}</SyncML>");
+        hex::encode(&tree::xml_text_to_wbxml(&text, xml::Mode::Strict, &Profile::libwbxml()).unwrap()[5..])
+    };
+    // Data in Replace: libwbxml OPAQUE with CRLF; RTK an inline string, LF kept.
+    let body = "<Replace><Item><Data>a\nb</Data></Item></Replace>";
+    assert_eq!(lw(body), "6d60544fc304610d0a6201010101");
+    assert_eq!(rtk(body), "6d60544f03610a620001010101");
+    // Blanks: stripped by libwbxml, kept by the RTK.
+    let body = "<Status><Data> a </Data></Status>";
+    assert_eq!(lw(body), "6d694f036100010101");
+    assert_eq!(rtk(body), "6d694f0320612000010101");
+    // Content types: rewritten by libwbxml, kept by the RTK.
+    let body = "<Meta><Type xmlns='syncml:metinf'>application/vnd.syncml.dmtnds+xml</Type></Meta>";
+    assert!(lw(body).contains(&hex::encode("dmtnds+wbxml")));
+    assert!(rtk(body).contains(&hex::encode("dmtnds+xml")));
 }

@@ -88,6 +88,33 @@ pub mod opt {
     }
 }
 
+/// The same helpers for a single byte (`u8` written as two hex digits, e.g. `"7f"`), for codes such as a
+/// TP-PID or a KIc whose hex form is what people read.
+pub mod byte {
+    use super::{Deserialize, Deserializer, Serializer, parse_hex};
+    use serde::de::Error as _;
+
+    /// Serialises a byte as two hex digits.
+    ///
+    /// # Errors
+    /// Only the serializer's own errors.
+    pub fn serialize<S: Serializer>(b: &u8, s: S) -> Result<S::Ok, S::Error> {
+        super::serialize(&[*b], s)
+    }
+
+    /// Deserialises exactly one byte of hex.
+    ///
+    /// # Errors
+    /// When the string is not hex or not exactly one byte.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+        let s = std::borrow::Cow::<str>::deserialize(d)?;
+        match parse_hex(&s).map_err(D::Error::custom)?.as_slice() {
+            [b] => Ok(*b),
+            v => Err(D::Error::custom(format_args!("expected 1 byte of hex, got {}", v.len()))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_hex;

@@ -27,10 +27,16 @@
 //! `encode(decode(b)) == b`. Decoders return a [`DecodeError`] with the absolute byte offset of the problem
 //! and never panic.
 
+pub mod apdu;
+pub mod cat;
 pub mod dm;
 pub mod error;
 pub mod hexser;
+pub mod ota;
 pub mod reader;
+pub mod rfm;
+pub mod sim;
+pub mod sms;
 pub mod syncml;
 pub mod testdata;
 pub mod tlv;

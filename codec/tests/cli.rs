@@ -27,14 +27,21 @@ fn stdout(o: &Output) -> String {
 
 /// decode → JSON → encode gives the input bytes, and decoding again gives the same JSON.
 fn assert_round_trip(kind: &str, hex_in: &str) -> String {
-    let d = m2mcodec(&["decode", kind, hex_in], None);
+    assert_round_trip_with(kind, hex_in, &[])
+}
+
+fn assert_round_trip_with(kind: &str, hex_in: &str, opts: &[&str]) -> String {
+    fn args<'a>(a: &[&'a str], opts: &[&'a str]) -> Vec<&'a str> {
+        a.iter().chain(opts).copied().collect()
+    }
+    let d = m2mcodec(&args(&["decode", kind, hex_in], opts), None);
     assert!(d.status.success(), "{kind} {hex_in}: {}", String::from_utf8_lossy(&d.stderr));
     let json = stdout(&d);
-    let e = m2mcodec(&["encode", kind], Some(&json));
+    let e = m2mcodec(&args(&["encode", kind], opts), Some(&json));
     assert!(e.status.success(), "{kind}: {}", String::from_utf8_lossy(&e.stderr));
     let hex_out = stdout(&e);
     assert_eq!(hex_out, hex_in.replace(' ', "").to_lowercase(), "{kind}: JSON {json}");
-    let d2 = m2mcodec(&["decode", kind, &hex_out], None);
+    let d2 = m2mcodec(&args(&["decode", kind, &hex_out], opts), None);
     assert_eq!(stdout(&d2), json, "{kind}: JSON → hex → JSON is stable");
     json
 }
@@ -160,4 +167,82 @@ fn auth_credentials() {
     let h = m2msim_codec::dm::auth::HmacHeader::parse(&v).unwrap();
     assert!(h.verify(b"p", &[0, 1, 2, 3], b"<SyncML/>").unwrap());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Every SIM-side kind, on real or spec bytes (TS 102 225 vectors, a real Gemalto SEND SHORT MESSAGE, the
+/// m2m.md REFRESH / TERMINAL RESPONSE examples, the TS 31.102 EF examples).
+#[test]
+fn sim_side_kinds_round_trip() {
+    let env = "d147820283818604001032548b3b400290217ff6227052000000002d02700000281516191212b0000127fa28a5\
+               bac69d3c5e9df2c7155dfdde449c826b236215566530787b30e8be5d";
+    let env = env.replace(['\\', ' ', '\n'], "");
+    let j = assert_round_trip("envelope", &env);
+    assert!(
+        j.contains("\"command_header\"")
+            && j.contains("\"counter\":\"higher\"")
+            && j.contains("\"tar\":\"b00001\""),
+        "{j}"
+    );
+    let deliver = &env[env.find("8b3b").unwrap() + 4..];
+    let j = assert_round_trip("sms-deliver", deliver);
+    assert!(j.contains("\"command_packet\""), "{j}");
+    let ssm = "d04781030113008202818305008b3a4100038119f000f631027100002c0ec00000888b39c361c66d5f3dc4efcef5\
+               08cc228021dd34e577b147e54eff18b3922c9176644e2e8aa9a695"
+        .replace(['\\', ' ', '\n'], "");
+    let j = assert_round_trip("proactive", &ssm);
+    assert!(j.contains("\"por\"") && j.contains("\"c00000\""), "{j}");
+    assert_round_trip("sms-submit", &ssm[ssm.find("8b3a").unwrap() + 4..]);
+    assert_round_trip("proactive", "d009810301010482028182");
+    assert_round_trip("terminal-response", "810301010482028281830100");
+    let j = assert_round_trip(
+        "ota-command",
+        "00201506193535b00011ae733256918d050b87c94fbfe12e4dc402f262c41cf67f2f",
+    );
+    assert!(j.contains("\"triple_des_cbc2_key\""), "{j}");
+    assert_round_trip_with(
+        "ota-command",
+        "01181506211212010203e66898201308da27d2a8f23145a6f7c3",
+        &["--transport", "cat-tp"],
+    );
+    assert_round_trip(
+        "ota-response",
+        "027100002412b00011ebc6b497e2cad7aedf36ace0e3a29b38853f0fe9ccde81913be5702b73abce1f",
+    );
+    assert_round_trip("ota-response", "027100000b0ab0001000000000000006");
+    assert_round_trip("capdu", "00a40004023f00");
+    assert_round_trip("capdu", "00b000000000ff"); // extended Le kept
+    assert_round_trip("rapdu", "6f0a9000");
+    let j = assert_round_trip("rfm-script", "00a4000c026f0700d600000908091010103254769800a4000c026fad");
+    assert!(j.contains("\"compact\""), "{j}");
+    assert_round_trip("rfm-script", "a0a40000023f00a0c0000016");
+    let j = assert_round_trip("rfm-script", "ae80220580e29000000000");
+    assert!(j.contains("\"expanded\""), "{j}");
+    assert_round_trip("rfm-response", "029000");
+    assert_round_trip("rfm-response", "ab0780010123029000");
+    assert_round_trip("udh", "027000");
+    assert_round_trip("sms-deliver-report", "0000");
+    assert_round_trip("sms-deliver-report", "00077ff610027100000b0ab0001000000000000006"); // a PoR in RP-ACK
+    assert_round_trip_with("sms-deliver-report", "00d000", &["--rp-error"]);
+    let j = assert_round_trip("ef-imsi", "080910101032547698");
+    assert!(j.contains("001010123456789"), "{j}");
+    assert_round_trip("ef-iccid", "98881201000040768 2f5");
+    assert_round_trip("ef-ad", "00000002");
+    assert_round_trip("ef-loci", "ffffffff00f110fffeff01");
+    assert_round_trip("plmn", "00f110");
+}
+
+/// Wrong input says where and what: offsets inside nested layers are absolute.
+#[test]
+fn errors_name_offset_and_expectation() {
+    for (kind, hex_in, want) in [
+        ("envelope", "d1058202838180", "at byte"),
+        ("ota-command", "0020150619", "at byte"),
+        ("ef-imsi", "0809101010325476", "at byte"),
+        ("capdu", "00a4", "at byte"),
+    ] {
+        let o = m2mcodec(&["decode", kind, hex_in], None);
+        assert_eq!(o.status.code(), Some(2), "{kind}");
+        let e = String::from_utf8(o.stderr).unwrap();
+        assert!(e.contains(want) && e.lines().count() == 1, "{kind}: {e}");
+    }
 }

@@ -11,12 +11,19 @@ use std::io::Read as _;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use m2msim_codec::apdu::{CommandApdu, ResponseApdu};
+use m2msim_codec::cat::{Envelope, ProactiveCommand, TerminalResponse};
 use m2msim_codec::dm::pkg0::Package0;
+use m2msim_codec::ota::{CommandPacket, ResponsePacket, ResponseUserData, Transport};
+use m2msim_codec::rfm::{CompactResponse, CompactScript, ExpandedResponse, ExpandedScript, P3Rule};
+use m2msim_codec::sim::{EfAd, EfEpsloci, EfIccid, EfImsi, EfLoci, EfPsloci, PlmnId};
+use m2msim_codec::sms::tpdu::{Deliver, DeliverReport, StatusReport, Submit};
+use m2msim_codec::sms::udh::Udh;
 use m2msim_codec::tlv::ber::BerTlv;
 use m2msim_codec::tlv::comprehension::Ctlv;
-use m2msim_codec::{Decode, Encode};
-use serde::Serialize;
+use m2msim_codec::{Decode, DecodeResult, Encode};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// Decode and encode SIM OTA, SMS, CAT, APDU, RFM, EF and SyncML DM bytes.
 ///
@@ -42,11 +49,15 @@ enum Cmd {
         /// Indent the JSON.
         #[arg(long)]
         pretty: bool,
+        #[command(flatten)]
+        opts: Opts,
     },
     /// Read KIND as JSON on stdin (as printed by `decode`) and print its bytes in hex.
     Encode {
         /// What the JSON describes (see `m2mcodec kinds`).
         kind: String,
+        #[command(flatten)]
+        opts: Opts,
     },
     /// List the KINDs that decode and encode understand.
     Kinds,
@@ -193,37 +204,415 @@ fn hex_arg(name: &str, s: &str) -> Result<Vec<u8>, String> {
     m2msim_codec::hexser::parse_hex(s).map_err(|e| format!("bad {name}: {e}"))
 }
 
+/// Options that some KINDs need to read their bytes.
+#[derive(clap::Args, Clone, Copy)]
+struct Opts {
+    /// Framing of ota-command / ota-response: sms-pp and sms-cb packets start at the CPL (an sms-pp PoR may
+    /// also be the TP-UD from `02 71 00`); cat-tp, tcp-ip and ussd packets start at the CPI/RPI.
+    #[arg(long, value_enum, default_value = "sms-pp")]
+    transport: TransportArg,
+    /// rfm-script / rfm-response format; auto = expanded when the first byte is AA/AE (AB/AF), else compact.
+    #[arg(long, value_enum, default_value = "auto")]
+    format: ScriptFormat,
+    /// How a compact script's P3 is read (TS 102 226 §5.1.1 and the T=0 rule): file-system (RFM: P3 is Le for
+    /// B0, B2, C0, F2, 12, 70, 84, CA) or global-platform (RAM: only C0 and CA).
+    #[arg(long, value_enum, default_value = "file-system")]
+    p3: P3Arg,
+    /// sms-deliver-report: the RP-ERROR form (with TP-FCS) instead of RP-ACK.
+    #[arg(long)]
+    rp_error: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum TransportArg {
+    SmsPp,
+    SmsCb,
+    CatTp,
+    TcpIp,
+    Ussd,
+}
+
+impl TransportArg {
+    fn transport(self) -> Transport {
+        match self {
+            Self::SmsPp => Transport::SmsPp,
+            Self::SmsCb => Transport::SmsCb,
+            Self::CatTp => Transport::CatTp,
+            Self::TcpIp => Transport::TcpIp,
+            Self::Ussd => Transport::Ussd,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ScriptFormat {
+    Auto,
+    Compact,
+    Expanded,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum P3Arg {
+    FileSystem,
+    GlobalPlatform,
+}
+
+impl P3Arg {
+    fn rule(self) -> P3Rule {
+        match self {
+            Self::FileSystem => P3Rule::FILE_SYSTEM,
+            Self::GlobalPlatform => P3Rule::GLOBAL_PLATFORM,
+        }
+    }
+}
+
+/// Decoded inner layers by name.
+type Layers = serde_json::Map<String, serde_json::Value>;
+
 /// One decodable/encodable format.
 struct Kind {
     name: &'static str,
     about: &'static str,
-    decode: fn(&[u8]) -> Result<serde_json::Value, String>,
-    encode: fn(serde_json::Value) -> Result<Vec<u8>, String>,
+    decode: fn(&[u8], &Opts) -> Result<serde_json::Value, String>,
+    encode: fn(serde_json::Value, &Opts) -> Result<Vec<u8>, String>,
+    /// The layers inside, decoded for reading (printed under `"decoded"`, ignored by `encode`).
+    inner: Option<fn(&[u8], &Opts) -> Layers>,
 }
 
-fn dec<T: Decode + Serialize>(b: &[u8]) -> Result<serde_json::Value, String> {
-    let v = T::decode_exact(b).map_err(|e| e.to_string())?;
+/// Adds `key: value` to `m` when `value` decoded, or `key_error: reason` when it did not.
+fn layer<T: Serialize>(
+    m: &mut serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    v: DecodeResult<T>,
+) -> bool {
+    match v {
+        Ok(v) => {
+            m.insert(key.into(), serde_json::to_value(v).unwrap_or_default());
+            true
+        }
+        Err(e) => {
+            m.insert(format!("{key}_error"), e.to_string().into());
+            false
+        }
+    }
+}
+
+/// The command header read out field by field (TS 102 225 §5.1.1: SPI, KIc, KID).
+fn header_view(h: &m2msim_codec::ota::CommandHeader) -> serde_json::Value {
+    let spi = h.spi;
+    let v = |x: &dyn erased::Ser| x.json();
+    serde_json::json!({
+        "spi": {
+            "counter": v(&spi.counter_mode()),
+            "ciphered": spi.ciphered(),
+            "checksum": v(&spi.checksum()),
+            "por": v(&spi.por()),
+            "por_checksum": v(&spi.por_checksum()),
+            "por_ciphered": spi.por_ciphered(),
+            "por_via": v(&spi.por_transport()),
+        },
+        "kic": { "kvn": h.kic.key_version(), "algorithm": v(&h.kic.cipher()) },
+        "kid": { "kvn": h.kid.key_version(), "algorithm": v(&h.kid.algorithm(spi.checksum())) },
+        "tar": hex::encode(h.tar.0),
+    })
+}
+
+/// Object-safe serialisation, so header_view can list fields of different types.
+mod erased {
+    pub trait Ser {
+        fn json(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn json(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or_default()
+        }
+    }
+}
+
+fn command_packet_layers(p: DecodeResult<CommandPacket>, m: &mut Layers) {
+    if let Ok(p) = &p {
+        m.insert("command_header".into(), header_view(&p.header));
+        if !p.header.spi.ciphered() {
+            layer(m, "secured_data", p.parse_secured());
+        }
+    }
+    layer(m, "command_packet", p);
+}
+
+/// SMS-DELIVER → the secured command packet it carries (UDH IE 70).
+fn deliver_layers(d: &Deliver, m: &mut Layers) {
+    if d.user_data.header.as_ref().is_some_and(|h| h.has_command_packet()) {
+        command_packet_layers(CommandPacket::decode_for(Transport::SmsPp, &d.user_data.body), m);
+    }
+}
+
+fn ota_command_inner(b: &[u8], o: &Opts) -> Layers {
+    let mut m = serde_json::Map::new();
+    if let Ok(p) = CommandPacket::decode_for(o.transport.transport(), b) {
+        m.insert("command_header".into(), header_view(&p.header));
+        if !p.header.spi.ciphered() {
+            layer(&mut m, "secured_data", p.parse_secured());
+        }
+    }
+    m
+}
+
+fn envelope_inner(b: &[u8], _: &Opts) -> Layers {
+    let mut m = serde_json::Map::new();
+    if let Some(t) = Envelope::decode_exact(b).ok().as_ref().and_then(Envelope::sms_tpdu) {
+        let d = t.deliver();
+        if let Ok(d) = &d {
+            deliver_layers(d, &mut m);
+        }
+        layer(&mut m, "sms_deliver", d);
+    }
+    m
+}
+
+fn deliver_inner(b: &[u8], _: &Opts) -> Layers {
+    let mut m = serde_json::Map::new();
+    if let Ok(d) = Deliver::decode_exact(b) {
+        deliver_layers(&d, &mut m);
+    }
+    m
+}
+
+fn proactive_inner(b: &[u8], _: &Opts) -> Layers {
+    let mut m = serde_json::Map::new();
+    let Ok(p) = ProactiveCommand::decode_exact(b) else { return m };
+    let tpdu = p.objects.iter().find_map(|o| match &o.value {
+        m2msim_codec::cat::SimpleValue::SmsTpdu(t) => Some(t.clone()),
+        _ => None,
+    });
+    if let Some(t) = tpdu {
+        let s = t.submit();
+        if let Ok(s) = &s
+            && s.user_data.header.as_ref().is_some_and(|h| h.has_response_packet())
+        {
+            layer(&mut m, "por", ResponseUserData::decode_exact(&s.user_data.ud_octets()));
+        }
+        layer(&mut m, "sms_submit", s);
+    }
+    m
+}
+
+/// Decoding with a parameter: the parameter comes from the options, the value's JSON records it where the
+/// encoding needs it back.
+trait DecodeWith: Sized {
+    fn decode_with(b: &[u8], o: &Opts) -> DecodeResult<Self>;
+}
+
+macro_rules! plain_decode {
+    ($($t:ty),*) => {$(
+        impl DecodeWith for $t {
+            fn decode_with(b: &[u8], _: &Opts) -> DecodeResult<Self> {
+                <$t as Decode>::decode_exact(b)
+            }
+        }
+    )*};
+}
+plain_decode!(
+    BerTlv,
+    Ctlv,
+    Package0,
+    CommandApdu,
+    ResponseApdu,
+    Envelope,
+    ProactiveCommand,
+    TerminalResponse,
+    Deliver,
+    Submit,
+    StatusReport,
+    Udh,
+    EfImsi,
+    EfIccid,
+    EfAd,
+    EfLoci,
+    EfPsloci,
+    EfEpsloci,
+    PlmnId
+);
+
+impl DecodeWith for CommandPacket {
+    fn decode_with(b: &[u8], o: &Opts) -> DecodeResult<Self> {
+        CommandPacket::decode_for(o.transport.transport(), b)
+    }
+}
+
+impl DecodeWith for DeliverReport {
+    fn decode_with(b: &[u8], o: &Opts) -> DecodeResult<Self> {
+        if o.rp_error { DeliverReport::decode_error(b) } else { DeliverReport::decode_ack(b) }
+    }
+}
+
+/// A PoR as the TP-UD of an SMS (`02 71 00 …`) or as a packet from its RPL/RPI.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum OtaResponse {
+    UserData(ResponseUserData),
+    Packet(ResponsePacket),
+}
+
+impl DecodeWith for OtaResponse {
+    fn decode_with(b: &[u8], o: &Opts) -> DecodeResult<Self> {
+        let t = o.transport.transport();
+        if t == Transport::SmsPp && b.len() >= 3 && b[0] == 0x02 && matches!(b[1], 0x71 | 0x7F) && b[2] == 0 {
+            ResponseUserData::decode_exact(b).map(Self::UserData)
+        } else {
+            ResponsePacket::decode_for(t, b).map(Self::Packet)
+        }
+    }
+}
+
+impl Encode for OtaResponse {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::UserData(u) => u.encode_to(out),
+            Self::Packet(p) => p.encode_to(out),
+        }
+    }
+}
+
+/// A TS 102 226 remote command script, compact or expanded.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RfmScript {
+    Compact(CompactScript),
+    Expanded(ExpandedScript),
+}
+
+impl DecodeWith for RfmScript {
+    fn decode_with(b: &[u8], o: &Opts) -> DecodeResult<Self> {
+        let expanded = match o.format {
+            ScriptFormat::Auto => matches!(b.first(), Some(0xAA | 0xAE)),
+            f => f == ScriptFormat::Expanded,
+        };
+        if expanded {
+            ExpandedScript::decode_exact(b).map(Self::Expanded)
+        } else {
+            CompactScript::decode_with(b, &o.p3.rule()).map(Self::Compact)
+        }
+    }
+}
+
+impl Encode for RfmScript {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::Compact(s) => s.encode_to(out),
+            Self::Expanded(s) => s.encode_to(out),
+        }
+    }
+}
+
+/// A TS 102 226 response, compact or expanded.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RfmResponse {
+    Compact(CompactResponse),
+    Expanded(ExpandedResponse),
+}
+
+impl DecodeWith for RfmResponse {
+    fn decode_with(b: &[u8], o: &Opts) -> DecodeResult<Self> {
+        let expanded = match o.format {
+            ScriptFormat::Auto => matches!(b.first(), Some(0xAB | 0xAF)),
+            f => f == ScriptFormat::Expanded,
+        };
+        if expanded {
+            ExpandedResponse::decode_exact(b).map(Self::Expanded)
+        } else {
+            CompactResponse::decode_exact(b).map(Self::Compact)
+        }
+    }
+}
+
+impl Encode for RfmResponse {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::Compact(s) => s.encode_to(out),
+            Self::Expanded(s) => s.encode_to(out),
+        }
+    }
+}
+
+fn dec<T: DecodeWith + Serialize>(b: &[u8], o: &Opts) -> Result<serde_json::Value, String> {
+    let v = T::decode_with(b, o).map_err(|e| e.to_string())?;
     serde_json::to_value(v).map_err(|e| e.to_string())
 }
 
-fn enc<T: Encode + DeserializeOwned>(j: serde_json::Value) -> Result<Vec<u8>, String> {
+fn enc<T: Encode + DeserializeOwned>(j: serde_json::Value, _: &Opts) -> Result<Vec<u8>, String> {
     let v: T = serde_json::from_value(j).map_err(|e| format!("bad JSON: {e}"))?;
     Ok(v.encode())
 }
 
 macro_rules! kind {
     ($name:literal, $about:literal, $t:ty) => {
-        Kind { name: $name, about: $about, decode: dec::<$t>, encode: enc::<$t> }
+        Kind { name: $name, about: $about, decode: dec::<$t>, encode: enc::<$t>, inner: None }
+    };
+    ($name:literal, $about:literal, $t:ty, $inner:expr) => {
+        Kind { name: $name, about: $about, decode: dec::<$t>, encode: enc::<$t>, inner: Some($inner) }
     };
 }
 
 const KINDS: &[Kind] = &[
+    kind!("capdu", "command APDU, cases 1-4, short or extended (ISO/IEC 7816-4 §5.1)", CommandApdu),
+    kind!("rapdu", "response APDU: data and SW1 SW2 (ISO/IEC 7816-4 §5.1)", ResponseApdu),
     kind!(
         "ber-tlv",
         "one BER-TLV object (ISO/IEC 7816-4, TS 101 220 §7.1.2), definite or indefinite",
         BerTlv
     ),
     kind!("ctlv", "one COMPREHENSION-TLV object (TS 101 220 §7.1.1)", Ctlv),
+    kind!(
+        "ota-command",
+        "secured command packet (TS 102 225 §5.1, TS 31.115), --transport",
+        CommandPacket,
+        ota_command_inner
+    ),
+    kind!(
+        "ota-response",
+        "PoR response packet or SMS TP-UD from 02 71 00 (TS 102 225 §5.1.2), --transport",
+        OtaResponse
+    ),
+    kind!("sms-deliver", "SMS-DELIVER TPDU (TS 23.040 §9.2.2.1)", Deliver, deliver_inner),
+    kind!("sms-submit", "SMS-SUBMIT TPDU (TS 23.040 §9.2.2.2)", Submit),
+    kind!(
+        "sms-deliver-report",
+        "SMS-DELIVER-REPORT MS→SC, RP-ACK or --rp-error (TS 23.040 §9.2.2.1a)",
+        DeliverReport
+    ),
+    kind!("sms-status-report", "SMS-STATUS-REPORT TPDU (TS 23.040 §9.2.2.3)", StatusReport),
+    kind!("udh", "user-data header with its length octet (TS 23.040 §9.2.3.24)", Udh),
+    kind!(
+        "envelope",
+        "ENVELOPE data object D1..DF, e.g. SMS-PP download (TS 102 223 §7, TS 31.111)",
+        Envelope,
+        envelope_inner
+    ),
+    kind!(
+        "proactive",
+        "proactive command D0, e.g. SEND SHORT MESSAGE, REFRESH (TS 102 223 §6)",
+        ProactiveCommand,
+        proactive_inner
+    ),
+    kind!("terminal-response", "TERMINAL RESPONSE data (TS 102 223 §6.8)", TerminalResponse),
+    kind!(
+        "rfm-script",
+        "remote command script, compact or expanded AA/AE (TS 102 226 §5), --format --p3",
+        RfmScript
+    ),
+    kind!(
+        "rfm-response",
+        "remote response, compact or expanded AB/AF (TS 102 226 §5), --format",
+        RfmResponse
+    ),
+    kind!("ef-imsi", "EF_IMSI contents (TS 31.102 §4.2.2)", EfImsi),
+    kind!("ef-iccid", "EF_ICCID contents (TS 102 221 §13.2)", EfIccid),
+    kind!("ef-ad", "EF_AD contents (TS 31.102 §4.2.18)", EfAd),
+    kind!("ef-loci", "EF_LOCI contents (TS 31.102 §4.2.17)", EfLoci),
+    kind!("ef-psloci", "EF_PSLOCI contents (TS 31.102 §4.2.23)", EfPsloci),
+    kind!("ef-epsloci", "EF_EPSLOCI contents (TS 31.102 §4.2.91)", EfEpsloci),
+    kind!("plmn", "PLMN identity, 3 bytes (TS 24.008 §10.5.1.3)", PlmnId),
     kind!("pkg0", "OMA DM package 0 server-alert notification (DM 1.2.1 Notification §6.2)", Package0),
 ];
 
@@ -236,19 +625,29 @@ fn find_kind(name: &str) -> Result<&'static Kind, String> {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.cmd {
-        Cmd::Decode { kind, hex, pretty } => {
+        Cmd::Decode { kind, hex, pretty, opts } => {
             let k = find_kind(&kind)?;
             let bytes = m2msim_codec::hexser::parse_hex(&hex).map_err(|e| format!("bad hex: {e}"))?;
-            let v = (k.decode)(&bytes)?;
+            let mut v = (k.decode)(&bytes, &opts)?;
+            if let (Some(inner), Some(obj)) = (k.inner, v.as_object_mut()) {
+                let layers = inner(&bytes, &opts);
+                if !layers.is_empty() {
+                    obj.insert("decoded".into(), layers.into());
+                }
+            }
             let s = if pretty { serde_json::to_string_pretty(&v) } else { serde_json::to_string(&v) };
             println!("{}", s.map_err(|e| e.to_string())?);
         }
-        Cmd::Encode { kind } => {
+        Cmd::Encode { kind, opts } => {
             let k = find_kind(&kind)?;
             let mut input = String::new();
             std::io::stdin().read_to_string(&mut input).map_err(|e| format!("reading stdin: {e}"))?;
-            let j: serde_json::Value = serde_json::from_str(&input).map_err(|e| format!("bad JSON: {e}"))?;
-            println!("{}", hex::encode((k.encode)(j)?));
+            let mut j: serde_json::Value =
+                serde_json::from_str(&input).map_err(|e| format!("bad JSON: {e}"))?;
+            if let Some(obj) = j.as_object_mut() {
+                obj.remove("decoded"); // the read-only view of inner layers
+            }
+            println!("{}", hex::encode((k.encode)(j, &opts)?));
         }
         Cmd::Kinds => {
             for k in KINDS {

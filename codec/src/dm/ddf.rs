@@ -104,11 +104,21 @@ fn all_digits(s: &str) -> bool {
 
 /// `YYYY-MM-DD` or `YYYYMMDD` (ISO 8601 calendar date, basic or extended).
 fn is_iso_date(s: &str) -> bool {
-    let d: String = s.chars().filter(|&c| c != '-').collect();
-    d.len() == 8
-        && all_digits(&d)
-        && (s.len() == 8
-            || (s.len() == 10 && s.as_bytes().get(4) == Some(&b'-') && s.as_bytes().get(7) == Some(&b'-')))
+    let field =
+        |r: std::ops::Range<usize>| s.get(r).filter(|t| all_digits(t)).and_then(|t| t.parse::<u32>().ok());
+    let calendar = |m, d| {
+        field(m).is_some_and(|m| (1..=12).contains(&m)) && field(d).is_some_and(|d| (1..=31).contains(&d))
+    };
+    let ordinal = |o| field(o).is_some_and(|o| (1..=366).contains(&o));
+    let dash = |i: usize| s.as_bytes().get(i) == Some(&b'-');
+    field(0..4).is_some()
+        && match s.len() {
+            10 => dash(4) && dash(7) && calendar(5..7, 8..10),
+            8 if dash(4) => ordinal(5..8),
+            8 => calendar(4..6, 6..8),
+            7 => ordinal(4..7),
+            _ => false,
+        }
 }
 
 /// `hh:mm:ss` or `hhmmss`, optionally with a zone `Z` or `±hh[:mm]`.

@@ -70,6 +70,34 @@ pub fn write_len(out: &mut Vec<u8>, len: usize, form: LenForm) {
     }
 }
 
+/// Writes a definite length in `form` in front of the bytes `body` appends, without a temporary buffer:
+/// a one-octet placeholder is written first and widened in place when the body turns out to need a long form.
+/// `Indefinite` is written as the minimal definite form (callers that keep indefinite forms write `80` and the
+/// end-of-contents themselves).
+pub fn write_len_prefixed(out: &mut Vec<u8>, form: LenForm, body: impl FnOnce(&mut Vec<u8>)) {
+    let at = out.len();
+    out.push(0);
+    body(out);
+    let len = out.len() - at - 1;
+    let form = if form == LenForm::Indefinite { LenForm::Minimal } else { form };
+    let mut buf = [0u8; 5];
+    let n = len_size(len, form);
+    let octets = n - 1;
+    if octets == 0 {
+        // Short form: len < 0x80.
+        buf[0] = len as u8;
+    } else {
+        buf[0] = 0x80 | octets as u8;
+        let be = (len as u64).to_be_bytes();
+        buf[1..n].copy_from_slice(&be[8 - octets..]);
+    }
+    if n == 1 {
+        out[at] = buf[0];
+    } else {
+        out.splice(at..=at, buf[..n].iter().copied());
+    }
+}
+
 /// Encoded size of a length written in `form`.
 #[must_use]
 pub fn len_size(len: usize, form: LenForm) -> usize {
@@ -148,6 +176,24 @@ mod tests {
         // A long form too short for the value falls back to minimal.
         assert_eq!(enc(0x1234, LenForm::Long(1)), [0x82, 0x12, 0x34]);
         assert_eq!(enc(0, LenForm::Indefinite), [0x80]);
+    }
+
+    #[test]
+    fn len_prefixed_matches_write_len() {
+        for len in [0usize, 1, 0x7F, 0x80, 0xFF, 0x100, 0x1_0000] {
+            for form in
+                [LenForm::Minimal, LenForm::Long(1), LenForm::Long(2), LenForm::Long(3), LenForm::Indefinite]
+            {
+                let body = vec![0xA5u8; len];
+                let mut want = vec![0xEE];
+                let f = if form == LenForm::Indefinite { LenForm::Minimal } else { form };
+                write_len(&mut want, len, f);
+                want.extend_from_slice(&body);
+                let mut got = vec![0xEE];
+                write_len_prefixed(&mut got, form, |o| o.extend_from_slice(&body));
+                assert_eq!(got, want, "len {len} form {form:?}");
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,16 @@
+//! # m2msim-dm-client
+//!
+//! The OMA DM (SyncML DM 1.2, also 1.1) client side of m2msim. This crate holds, so far:
+//!
+//! - [`tree`]: the management tree (OMA DM 1.2.1 TND): nodes and run-time properties, URIs with their
+//!   limits, ACLs, validation against DDF descriptions, Atomic with an undo journal, plugins for MOs with
+//!   behaviour (Exec, computed values, write hooks, Generic Alerts), TNDS output and snapshots.
+//! - [`mo`]: the standard management objects of DM 1.2.1 StdObj as DDF descriptions and constructors:
+//!   DevInfo, DevDetail, and the DM account in its DM 1.2 (`./DMAcc`) and DM 1.1 (`./SyncML/DMAcc`) layouts
+//!   with typed accessors ([`mo::dmacc::DmAccount`]).
+//!
+//! The SyncML message model and the sans-IO session engine come on top of these; like them, the tree does
+//! no I/O and reads no clock (time is passed in).
+
+pub mod mo;
+pub mod tree;

@@ -50,7 +50,7 @@ macro_rules! code_page {
 /// (overlapping 8-byte words for 8–16 bytes).
 #[inline]
 #[must_use]
-pub fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;

@@ -1128,6 +1128,25 @@ mod tests {
     }
 
     #[test]
+    fn version_and_charset_rules() {
+        // WBXML 1.0 has no charset field.
+        let b = hex("0001002d");
+        let d = Document::decode_exact(&b).unwrap();
+        assert_eq!((d.version, d.charset), (0, None));
+        assert_eq!(d.encode(), b);
+        // Version 1.4 does not exist.
+        let e = Document::decode_exact(&hex("04a4016a002d")).unwrap_err();
+        assert_eq!(e.offset, 0);
+        // UTF-16 (MIBenum 1015 = 87 77) strings are not NUL-terminated bytes.
+        let e = Document::decode_exact(&hex("02a401877700 2d")).unwrap_err();
+        assert_eq!(e.offset, 3);
+        assert!(matches!(e.kind, DecodeErrorKind::Invalid { what: "charset", .. }));
+        // Non-minimal public id and string-table length are kept.
+        let b = hex("028080a401 6a 8000 2d");
+        assert_eq!(Document::decode_exact(&b).unwrap().encode(), b);
+    }
+
+    #[test]
     fn empty_data_forms_are_kept() {
         for body in ["6d0f01", "6d4f0101", "6d4f03000101"] {
             let b = hex(&format!("02a4016a00{body}"));

@@ -33,6 +33,7 @@
 //! In every profile `SWITCH_PAGE` is written lazily, right before the first tag of another page (omadm.md
 //! §2.5): `… 01 01 01 00 00 6B` = END MaxMsgSize, END Meta, END SyncHdr, SWITCH 0, SyncBody.
 
+mod fast_xml;
 mod from_wbxml;
 mod from_xml;
 mod libwbxml;

@@ -31,14 +31,15 @@ macro_rules! code_page {
             /// Token of the tag called `name` on this page.
             #[must_use]
             pub fn token(name: &str) -> Option<u8> {
-                // A binary search over integer keys of the names, then one check of the name itself.
+                // A perfect hash of an integer key of the name, then one check of the name itself.
                 let k = super::key(name.as_bytes());
-                let i = KEYS.binary_search_by(|(kk, _, _)| kk.cmp(&k)).ok()?;
-                let &(_, t, n) = KEYS.get(i)?;
-                super::eq_bytes(n.as_bytes(), name.as_bytes()).then_some(t)
+                let i = HASH.1[super::slot(k, HASH.0)];
+                let &(kk, t, n) = KEYS.get(usize::from(i).checked_sub(1)?)?;
+                (kk == k && super::eq_bytes(n.as_bytes(), name.as_bytes())).then_some(t)
             }
 
-            const KEYS: &[(u128, u8, &str)] = &super::sorted([$((super::key($name.as_bytes()), $tok, $name),)*]);
+            const KEYS: &[(u128, u8, &str)] = &[$((super::key($name.as_bytes()), $tok, $name),)*];
+            const HASH: (u64, [u8; 256]) = super::perfect(KEYS);
 
             /// Every `(token, name)` pair of the page, in token order.
             pub const ALL: &[(u8, &str)] = &[$(($tok, $name),)*];
@@ -91,20 +92,36 @@ const fn word(b: &[u8], i: usize) -> u64 {
     u64::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]])
 }
 
-/// Sorts `(key, token, name)` entries by key at compile time (insertion sort).
-const fn sorted<const N: usize>(mut a: [(u128, u8, &'static str); N]) -> [(u128, u8, &'static str); N] {
-    let mut i = 1;
-    while i < N {
-        let mut j = i;
-        while j > 0 && a[j - 1].0 > a[j].0 {
-            let t = a[j - 1];
-            a[j - 1] = a[j];
-            a[j] = t;
-            j -= 1;
+/// The slot of key `k` in a 256-entry table under multiplier `seed`.
+#[inline]
+const fn slot(k: u128, seed: u64) -> usize {
+    // The high word is rotated: for 8-byte names both words are the same bytes.
+    let x = (k as u64) ^ ((k >> 64) as u64).rotate_left(29);
+    (x.wrapping_mul(seed) >> 56) as usize
+}
+
+/// Finds, at compile time, a multiplier under which every key has its own slot, and the table of
+/// `index + 1` per slot (0 = empty).
+const fn perfect(keys: &[(u128, u8, &str)]) -> (u64, [u8; 256]) {
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    loop {
+        let mut table = [0u8; 256];
+        let mut ok = true;
+        let mut i = 0;
+        while i < keys.len() {
+            let s = slot(keys[i].0, seed);
+            if table[s] != 0 {
+                ok = false;
+                break;
+            }
+            table[s] = (i + 1) as u8;
+            i += 1;
         }
-        i += 1;
+        if ok {
+            return (seed, table);
+        }
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407) | 1;
     }
-    a
 }
 
 code_page! {

@@ -815,11 +815,13 @@ fn push_crlf(out: &mut Vec<u8>, s: &[u8], crlf: bool) {
 }
 
 /// `xml2wbxml -n` in one pass from the XML text; `None` asks for the tree path.
+///
+/// The text is read by the subset scanner of `fast_xml` when it can, else by [`crate::xml::visit`].
 pub(super) fn xml_to_wbxml(src: &str, mode: crate::xml::Mode, profile: &Profile) -> Option<Vec<u8>> {
     if profile.string_table {
         return None;
     }
-    let mut f = FastX {
+    let fresh = || FastX {
         src,
         profile,
         doctype_lang: None,
@@ -833,7 +835,11 @@ pub(super) fn xml_to_wbxml(src: &str, mode: crate::xml::Mode, profile: &Profile)
         level: 0,
         failed: false,
     };
-    crate::xml::visit(src, mode, &mut f).ok()?;
+    let mut f = fresh();
+    if super::fast_xml::scan(src, &mut f).is_none() {
+        f = fresh();
+        crate::xml::visit(src, mode, &mut f).ok()?;
+    }
     let lang = f.lang?;
     if f.failed || f.level != 0 {
         return None;

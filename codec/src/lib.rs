@@ -16,7 +16,11 @@
 //! - [`sim`]: contents of elementary files (EF_IMSI, EF_ICCID, EF_AD, EF_LOCI, EF_PSLOCI, EF_EPSLOCI, PLMN ids).
 //!
 //! OMA DM side:
-//! - [`syncml`]: SyncML DM messages: status and alert codes.
+//! - [`wbxml`]: WBXML 1.0–1.3 documents (WAP-192-WBXML), lossless, with the SyncML, MetInf, DM DDF and
+//!   DevInf code pages.
+//! - [`xml`]: XML documents, lossless, on `quick-xml` (strict and a documented lenient mode).
+//! - [`syncml`]: SyncML DM messages: status and alert codes; the element tree both encodings convert to and
+//!   from, with reference profiles that write it byte for byte like libwbxml and the OMA SyncML RTK.
 //! - [`dm`]: authentication (basic, MD5 digest, `x-syncml-hmac`) and package 0.
 //!
 //! Every binary format implements [`Decode`] and [`Encode`]; for every input that decodes,
@@ -38,6 +42,8 @@ pub mod sms;
 pub mod syncml;
 pub mod testdata;
 pub mod tlv;
+pub mod wbxml;
+pub mod xml;
 
 pub use error::{DecodeError, DecodeErrorKind, DecodeResult};
 pub use reader::{Decode, Encode, Reader, decode_exact};

@@ -1,0 +1,486 @@
+//! A scanner for the plain subset of XML that SyncML messages use, feeding the single-pass libwbxml
+//! conversion without going through `quick-xml`.
+//!
+//! It accepts a strict subset of what [`crate::xml::visit`] accepts (ASCII names, an optional
+//! `<?xml version="1.0" …?>` declaration, a DOCTYPE without internal subset, comments, CDATA, the five
+//! predefined entities and character references) and then reports exactly the events `visit` would. For
+//! anything else it returns `None` — it never rejects a document on its own: the caller then runs `visit`,
+//! which decides and reports errors. The unit tests check the subset property on the corpus and on random
+//! input.
+
+use crate::xml::{Event, EventKind, EventSink, MAX_DEPTH, is_xml_char};
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+fn is_name_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || b == b':'
+}
+
+fn is_name_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.')
+}
+
+/// A reference body is one of the five entities or a character reference to an XML `Char`.
+fn valid_ref(body: &[u8]) -> bool {
+    match body {
+        b"amp" | b"lt" | b"gt" | b"quot" | b"apos" => true,
+        [b'#', b'x', hex @ ..]
+            if !hex.is_empty() && hex.len() <= 6 && hex.iter().all(u8::is_ascii_hexdigit) =>
+        {
+            let v = hex.iter().fold(0u32, |a, &d| a * 16 + char::from(d).to_digit(16).unwrap_or(0));
+            char::from_u32(v).is_some_and(is_xml_char)
+        }
+        [b'#', dec @ ..] if !dec.is_empty() && dec.len() <= 7 && dec.iter().all(u8::is_ascii_digit) => {
+            let v = dec.iter().fold(0u32, |a, &d| a * 10 + u32::from(d - b'0'));
+            char::from_u32(v).is_some_and(is_xml_char)
+        }
+        _ => false,
+    }
+}
+
+/// Checks character data (text or attribute value): XML `Char`s only, `&` only in valid references, no
+/// `]]>` in text, no `<` in attribute values.
+fn check_chars(s: &[u8], attr: bool) -> Option<()> {
+    let mut i = 0;
+    while let Some(&c) = s.get(i) {
+        match c {
+            b'\t' | b'\n' | b'\r' => {}
+            0..=0x1F => return None,
+            b'<' if attr => return None,
+            b']' if !attr && s.get(i + 1..i + 3) == Some(b"]>") => return None,
+            b'&' => {
+                let end = s.get(i + 1..)?.iter().take(10).position(|&b| b == b';')?;
+                if !valid_ref(s.get(i + 1..i + 1 + end)?) {
+                    return None;
+                }
+                i += end + 1;
+            }
+            0xEF if matches!(s.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])) => return None,
+            _ => {}
+        }
+        i += 1;
+    }
+    Some(())
+}
+
+struct Scanner<'a, 's, S> {
+    src: &'a str,
+    b: &'a [u8],
+    pos: usize,
+    sink: &'s mut S,
+    /// Open elements: name range.
+    open: Vec<(usize, usize)>,
+    /// Declared namespace prefixes per open element (ranges into the source).
+    prefixes: Vec<(usize, usize, usize)>,
+}
+
+impl<S: EventSink> Scanner<'_, '_, S> {
+    fn emit(&mut self, kind: EventKind, start: usize, end: usize) {
+        self.sink.event(self.src, Event { kind, start, end });
+    }
+
+    fn find(&self, from: usize, pat: &[u8]) -> Option<usize> {
+        let hay = self.b.get(from..)?;
+        hay.windows(pat.len()).position(|w| w == pat).map(|i| from + i)
+    }
+
+    fn name(&mut self) -> Option<(usize, usize)> {
+        let start = self.pos;
+        if !is_name_start(*self.b.get(start)?) {
+            return None;
+        }
+        let mut end = start + 1;
+        while self.b.get(end).is_some_and(|&c| is_name_char(c)) {
+            end += 1;
+        }
+        self.pos = end;
+        Some((start, end))
+    }
+
+    fn spaces(&mut self) -> usize {
+        let start = self.pos;
+        while self.b.get(self.pos).is_some_and(|&c| is_space(c)) {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    fn quoted(&mut self) -> Option<(usize, usize)> {
+        let q = *self.b.get(self.pos)?;
+        if q != b'"' && q != b'\'' {
+            return None;
+        }
+        let start = self.pos + 1;
+        let len = self.b.get(start..)?.iter().position(|&c| c == q)?;
+        self.pos = start + len + 1;
+        Some((start, start + len))
+    }
+
+    fn slice(&self, (s, e): (usize, usize)) -> &[u8] {
+        self.b.get(s..e).unwrap_or_default()
+    }
+
+    fn declared(&self, prefix: &[u8]) -> bool {
+        prefix == b"xml"
+            || prefix == b"xmlns"
+            || self.prefixes.iter().any(|&(_, s, e)| self.slice((s, e)) == prefix)
+    }
+
+    /// A start or empty-element tag at `self.pos` (on `<`).
+    fn tag(&mut self) -> Option<bool> {
+        let start = self.pos;
+        self.pos += 1;
+        let name = self.name()?;
+        let mut attrs: Vec<(usize, usize)> = Vec::new();
+        let depth = self.open.len();
+        let empty = loop {
+            let had_space = self.spaces() > 0;
+            match self.b.get(self.pos)? {
+                b'>' => {
+                    self.pos += 1;
+                    break false;
+                }
+                b'/' => {
+                    if self.b.get(self.pos + 1) != Some(&b'>') {
+                        return None;
+                    }
+                    self.pos += 2;
+                    break true;
+                }
+                _ if !had_space => return None,
+                _ => {
+                    let an = self.name()?;
+                    self.spaces();
+                    if self.b.get(self.pos) != Some(&b'=') {
+                        return None;
+                    }
+                    self.pos += 1;
+                    self.spaces();
+                    let v = self.quoted()?;
+                    check_chars(self.slice(v), true)?;
+                    let key = self.slice(an);
+                    if attrs.iter().any(|&a| self.slice(a) == key) {
+                        return None;
+                    }
+                    if let Some(p) = key.strip_prefix(b"xmlns:") {
+                        if v.0 == v.1 || p.is_empty() {
+                            return None;
+                        }
+                        self.prefixes.push((depth, an.0 + 6, an.1));
+                    }
+                    attrs.push(an);
+                }
+            }
+        };
+        // Prefixes of the element and its attributes must be declared (here or above).
+        let qname = self.slice(name);
+        let prefix_ok = |q: &[u8]| match q.iter().position(|&c| c == b':') {
+            Some(i) => self.declared(q.get(..i).unwrap_or_default()),
+            None => true,
+        };
+        if !prefix_ok(qname) || !attrs.iter().all(|&a| prefix_ok(self.slice(a))) {
+            return None;
+        }
+        let name_len = name.1 - name.0;
+        if empty {
+            self.prefixes.retain(|&(d, _, _)| d < depth);
+            self.emit(EventKind::Empty { name_len }, start, self.pos);
+        } else {
+            if self.open.len() >= MAX_DEPTH {
+                return None;
+            }
+            self.open.push(name);
+            self.emit(EventKind::Start { name_len }, start, self.pos);
+        }
+        Some(empty)
+    }
+
+    fn end_tag(&mut self) -> Option<()> {
+        let start = self.pos;
+        self.pos += 2;
+        let name = self.name()?;
+        self.spaces();
+        if self.b.get(self.pos) != Some(&b'>') {
+            return None;
+        }
+        self.pos += 1;
+        let open = self.open.pop()?;
+        if self.slice(open) != self.slice(name) {
+            return None;
+        }
+        let depth = self.open.len();
+        self.prefixes.retain(|&(d, _, _)| d < depth);
+        self.emit(EventKind::End, start, self.pos);
+        Some(())
+    }
+
+    fn comment(&mut self) -> Option<()> {
+        let start = self.pos;
+        let end = self.find(start + 4, b"--")?;
+        if self.b.get(end + 2) != Some(&b'>') {
+            return None;
+        }
+        check_chars(self.b.get(start + 4..end)?, true)?;
+        self.pos = end + 3;
+        self.emit(EventKind::Comment, start, self.pos);
+        Some(())
+    }
+
+    fn cdata(&mut self) -> Option<()> {
+        let start = self.pos;
+        let end = self.find(start + 9, b"]]>")?;
+        let inner = self.b.get(start + 9..end)?;
+        if inner.iter().any(|&c| c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')) {
+            return None;
+        }
+        self.pos = end + 3;
+        self.emit(EventKind::CData, start, self.pos);
+        Some(())
+    }
+
+    /// The prolog: declaration, DOCTYPE, comments, whitespace.
+    fn prolog(&mut self) -> Option<()> {
+        if self.b.starts_with(b"<?xml") {
+            let end = self.find(0, b"?>")?;
+            self.pos = 5;
+            let mut seen = 0;
+            for want in [&b"version"[..], b"encoding", b"standalone"] {
+                let save = self.pos;
+                if self.spaces() == 0 {
+                    self.pos = save;
+                    break;
+                }
+                let Some(n) = self.name() else {
+                    self.pos = save;
+                    break;
+                };
+                if self.slice(n) != want {
+                    if seen == 0 {
+                        return None;
+                    }
+                    self.pos = save;
+                    continue;
+                }
+                self.spaces();
+                if self.b.get(self.pos) != Some(&b'=') {
+                    return None;
+                }
+                self.pos += 1;
+                self.spaces();
+                let v = self.quoted()?;
+                let ok = match want {
+                    b"version" => self.slice(v) == b"1.0",
+                    b"encoding" => self.slice(v).eq_ignore_ascii_case(b"utf-8"),
+                    _ => matches!(self.slice(v), b"yes" | b"no"),
+                };
+                if !ok {
+                    return None;
+                }
+                seen += 1;
+            }
+            self.spaces();
+            if seen == 0 || self.pos != end {
+                return None;
+            }
+            self.pos = end + 2;
+            self.emit(EventKind::Decl, 0, self.pos);
+        }
+        let mut doctype = false;
+        loop {
+            let s = self.pos;
+            if self.spaces() > 0 {
+                self.emit(EventKind::Text, s, self.pos);
+            }
+            if self.b.get(self.pos..self.pos + 4) == Some(b"<!--") {
+                self.comment()?;
+            } else if !doctype && self.b.get(self.pos..self.pos + 9) == Some(b"<!DOCTYPE") {
+                let start = self.pos;
+                self.pos += 9;
+                if self.spaces() == 0 {
+                    return None;
+                }
+                self.name()?;
+                let save = self.pos;
+                if self.spaces() > 0 {
+                    let kw = self.pos;
+                    if self.b.get(kw..kw + 6) == Some(b"PUBLIC") {
+                        self.pos += 6;
+                        if self.spaces() == 0 {
+                            return None;
+                        }
+                        let p = self.quoted()?;
+                        if self.slice(p).iter().any(|c| matches!(c, b'<' | b'>' | b'[' | b']')) {
+                            return None;
+                        }
+                        if self.spaces() == 0 {
+                            return None;
+                        }
+                        self.quoted()?;
+                    } else if self.b.get(kw..kw + 6) == Some(b"SYSTEM") {
+                        self.pos += 6;
+                        if self.spaces() == 0 {
+                            return None;
+                        }
+                        self.quoted()?;
+                    } else {
+                        self.pos = save;
+                    }
+                }
+                self.spaces();
+                if self.b.get(self.pos) != Some(&b'>') {
+                    return None;
+                }
+                self.pos += 1;
+                doctype = true;
+                self.emit(EventKind::Doctype, start, self.pos);
+            } else {
+                return Some(());
+            }
+        }
+    }
+
+    fn run(&mut self) -> Option<()> {
+        if !self.src.is_ascii() && self.src.starts_with('\u{FEFF}') {
+            return None;
+        }
+        self.prolog()?;
+        if self.b.get(self.pos) != Some(&b'<') {
+            return None;
+        }
+        if self.tag()? {
+            return self.epilog();
+        }
+        while !self.open.is_empty() {
+            let start = self.pos;
+            match self.b.get(self.pos)? {
+                b'<' => match self.b.get(self.pos + 1)? {
+                    b'/' => self.end_tag()?,
+                    b'!' if self.b.get(self.pos..self.pos + 4) == Some(b"<!--") => self.comment()?,
+                    b'!' if self.b.get(self.pos..self.pos + 9) == Some(b"<![CDATA[") => self.cdata()?,
+                    b'!' | b'?' => return None,
+                    _ => {
+                        self.tag()?;
+                    }
+                },
+                _ => {
+                    let len = self.b.get(start..)?.iter().position(|&c| c == b'<')?;
+                    let text = self.b.get(start..start + len)?;
+                    check_chars(text, false)?;
+                    self.pos = start + len;
+                    self.emit(EventKind::Text, start, self.pos);
+                }
+            }
+        }
+        self.epilog()
+    }
+
+    fn epilog(&mut self) -> Option<()> {
+        loop {
+            let s = self.pos;
+            if self.spaces() > 0 {
+                self.emit(EventKind::Text, s, self.pos);
+            }
+            if self.pos == self.b.len() {
+                return Some(());
+            }
+            if self.b.get(self.pos..self.pos + 4) == Some(b"<!--") {
+                self.comment()?;
+            } else {
+                return None;
+            }
+        }
+    }
+}
+
+/// Scans `src`, passing its events to `sink`; `None` (with some events already passed) when `src` is not in
+/// the subset.
+pub(super) fn scan(src: &str, sink: &mut impl EventSink) -> Option<()> {
+    let mut s =
+        Scanner { src, b: src.as_bytes(), pos: 0, sink, open: Vec::with_capacity(16), prefixes: Vec::new() };
+    s.run()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xml::{Mode, visit};
+    use proptest::prelude::*;
+
+    fn events(src: &str) -> Option<Vec<Event>> {
+        let mut v = Vec::new();
+        scan(src, &mut v).map(|()| v)
+    }
+
+    /// What the scanner accepts, `xml::visit` accepts, with the same events.
+    fn check(src: &str) -> bool {
+        match events(src) {
+            Some(ev) => {
+                let mut full = Vec::new();
+                assert!(
+                    visit(src, Mode::Strict, &mut full).is_ok(),
+                    "scanner accepted, parser refused: {src:?}"
+                );
+                assert_eq!(ev, full, "{src:?}");
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[test]
+    fn corpus_is_in_the_subset() {
+        let Some(dir) = crate::testdata::shared_file("corpus/omadm/xml") else { return };
+        let mut accepted = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+            if check(&text) {
+                accepted += 1;
+            }
+        }
+        assert!(accepted >= 50, "{accepted}");
+    }
+
+    #[test]
+    fn subset_edges() {
+        for (s, inside) in [
+            ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<a/>", true),
+            ("<?xml version='1.0' standalone='yes'?><a/>", true),
+            ("<?xml version='1.1'?><a/>", false),
+            ("<!DOCTYPE a PUBLIC \"p\" \"s\"><a/>", true),
+            ("<!DOCTYPE a [<!ENTITY x 'y'>]><a/>", false),
+            ("<a x='1' y=\"2\"><b/><!-- c --><![CDATA[d]]>e&amp;&#65;</a>\n", true),
+            ("<a x='1' x='2'/>", false),
+            ("<p:a xmlns:p='u'><p:b/></p:a>", true),
+            ("<p:a/>", false),
+            ("<a>&bogus;</a>", false),
+            ("<a>\u{e9}</a>", true),
+            ("<\u{e9}/>", false),
+            ("<a><?pi?></a>", false),
+            ("<a></b>", false),
+            ("<a/><b/>", false),
+            ("x<a/>", false),
+            ("<a><!-- x -- y --></a>", false),
+        ] {
+            assert_eq!(check(s), inside, "{s:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn never_accepts_more_than_the_parser(s in "[<>/ab:x ='\"&;#0-9!\\[\\]?\\-\n]{0,40}") {
+            check(&s);
+        }
+
+        #[test]
+        fn structured_documents(parts in proptest::collection::vec(prop_oneof![
+            Just("<a>"), Just("</a>"), Just("<b x='1'>"), Just("</b>"), Just("<c/>"), Just("t&amp;"), Just(" "),
+            Just("<!--k-->"), Just("<![CDATA[z]]>"), Just("&#10;"), Just("<p:d xmlns:p='u'/>"), Just("]]>"),
+        ], 0..12)) {
+            let s: String = parts.concat();
+            check(&s);
+            check(&format!("<r>{s}</r>"));
+        }
+    }
+}

@@ -37,6 +37,7 @@
 //! | `kic`, `kik` | `des` (DES-CBC), `des-ecb` | 8 |
 //! | | `3des2` (3DES outer-CBC, 2 keys) | 16 |
 //! | | `3des3` (3DES outer-CBC, 3 keys) | 24 |
+//! | | `3des2-ecb`, `3des3-ecb` (3DES in ECB mode; implicit KIc only) | 16, 24 |
 //! | | `aes` (AES-CBC) | 16, 24 or 32 |
 //! | `kid` | `des-mac` | 8 |
 //! | | `3des2-mac` | 16 |
@@ -730,7 +731,7 @@ pub enum KeyFileError {
     },
 }
 
-const CIPHER_NAMES: &str = "des, des-ecb, 3des2, 3des3, aes";
+const CIPHER_NAMES: &str = "des, des-ecb, 3des2, 3des3, 3des2-ecb, 3des3-ecb, aes";
 const CHECKSUM_NAMES: &str = "des-mac, 3des2-mac, 3des3-mac, aes-cmac, crc16, crc32";
 
 /// The key file's algorithm name for a cipher (the inverse of what [`parse_key_file`] accepts).
@@ -739,6 +740,8 @@ pub const fn cipher_file_name(algorithm: CipherAlgorithm) -> Option<&'static str
     match algorithm {
         CipherAlgorithm::DesCbc => Some("des"),
         CipherAlgorithm::DesEcb => Some("des-ecb"),
+        CipherAlgorithm::TripleDes2Ecb => Some("3des2-ecb"),
+        CipherAlgorithm::TripleDes3Ecb => Some("3des3-ecb"),
         CipherAlgorithm::TripleDes2Cbc => Some("3des2"),
         CipherAlgorithm::TripleDes3Cbc => Some("3des3"),
         CipherAlgorithm::AesCbc => Some("aes"),
@@ -764,6 +767,8 @@ fn cipher_from_name(name: &str) -> Option<CipherAlgorithm> {
     Some(match name {
         "des" => CipherAlgorithm::DesCbc,
         "des-ecb" => CipherAlgorithm::DesEcb,
+        "3des2-ecb" => CipherAlgorithm::TripleDes2Ecb,
+        "3des3-ecb" => CipherAlgorithm::TripleDes3Ecb,
         "3des2" => CipherAlgorithm::TripleDes2Cbc,
         "3des3" => CipherAlgorithm::TripleDes3Cbc,
         "aes" => CipherAlgorithm::AesCbc,

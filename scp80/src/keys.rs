@@ -731,8 +731,10 @@ pub enum KeyFileError {
     },
 }
 
-const CIPHER_NAMES: &str = "des, des-ecb, 3des2, 3des3, 3des2-ecb, 3des3-ecb, aes";
-const CHECKSUM_NAMES: &str = "des-mac, 3des2-mac, 3des3-mac, aes-cmac, crc16, crc32";
+/// The cipher names of the key file format.
+pub const CIPHER_NAMES: &str = "des, des-ecb, 3des2, 3des3, 3des2-ecb, 3des3-ecb, aes";
+/// The checksum names of the key file format.
+pub const CHECKSUM_NAMES: &str = "des-mac, 3des2-mac, 3des3-mac, aes-cmac, crc16, crc32";
 
 /// The key file's algorithm name for a cipher (the inverse of what [`parse_key_file`] accepts).
 #[must_use]
@@ -763,7 +765,9 @@ pub const fn checksum_file_name(algorithm: ChecksumAlgorithm) -> Option<&'static
     }
 }
 
-fn cipher_from_name(name: &str) -> Option<CipherAlgorithm> {
+/// The cipher a key file algorithm name stands for (see the module docs), `None` for an unknown name.
+#[must_use]
+pub fn cipher_from_name(name: &str) -> Option<CipherAlgorithm> {
     Some(match name {
         "des" => CipherAlgorithm::DesCbc,
         "des-ecb" => CipherAlgorithm::DesEcb,
@@ -776,7 +780,10 @@ fn cipher_from_name(name: &str) -> Option<CipherAlgorithm> {
     })
 }
 
-fn checksum_from_name(name: &str, cmac_len: CmacLen) -> Option<ChecksumAlgorithm> {
+/// The checksum a key file algorithm name stands for (`cmac_len` for `aes-cmac`), `None` for an unknown
+/// name.
+#[must_use]
+pub fn checksum_from_name(name: &str, cmac_len: CmacLen) -> Option<ChecksumAlgorithm> {
     Some(match name {
         "des-mac" => ChecksumAlgorithm::DesMac,
         "3des2-mac" => ChecksumAlgorithm::TdesMac2,

@@ -4,8 +4,8 @@
 
 use std::sync::Mutex;
 
-use m2msim_codec::{Decode as _, Encode as _};
 use m2msim_codec::ota::{PorStatus, PorUdh, ResponsePacket, ResponseUserData, Spi, response_checksum_input};
+use m2msim_codec::{Decode as _, Encode as _};
 use proptest::prelude::*;
 
 use super::*;

@@ -14,9 +14,9 @@
 //!   expanded objects, so that securing or verifying a packet runs no key schedule and allocates nothing.
 //!   Checksum input is a list of byte slices, because the bytes an RC/CC covers are not contiguous in a
 //!   packet (the RC/CC field itself sits in the middle, and a PoR over SMS starts with the UDH `02 71 00`).
-//! - [`RustCryptoProvider`]: the implementation on the RustCrypto `aes` and `des` block ciphers and the
-//!   `crc` crate. `NullProvider` (tests, fuzzing, feature `insecure-null-provider`) ciphers nothing and
-//!   accepts every checksum, so that fuzzers get past the checks.
+//! - [`RustCryptoProvider`]: the implementation on the RustCrypto `aes` block cipher, the table-driven DES of
+//!   [`des`] and the `crc` crate. `NullProvider` (tests, fuzzing, feature `insecure-null-provider`) ciphers
+//!   nothing and accepts every checksum, so that fuzzers get past the checks.
 //!
 //! MAC verification compares in constant time (`subtle`).
 
@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys::SecretKey;
 
+pub mod des;
 mod modes;
 #[cfg(any(test, fuzzing, feature = "insecure-null-provider"))]
 mod null;

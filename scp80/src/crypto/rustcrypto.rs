@@ -1,13 +1,13 @@
-//! [`RustCryptoProvider`]: SCP80 cryptography on the RustCrypto `aes` and `des` block ciphers (with their
-//! key schedules zeroized on drop) and the `crc` crate.
+//! [`RustCryptoProvider`]: SCP80 cryptography on the RustCrypto `aes` block cipher, this crate's table-driven
+//! DES ([`super::des`]; key schedules zeroized on drop) and the `crc` crate.
 
 use std::fmt;
 
 use aes::cipher::{Block, BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use aes::{Aes128, Aes192, Aes256};
 use crc::{CRC_16_IBM_SDLC, CRC_32_ISO_HDLC, Crc, Table};
-use des::{Des, TdesEde2, TdesEde3};
 
+use super::des::{Des, TdesEde2, TdesEde3};
 use super::modes::{CmacKey, cbc_decrypt, cbc_encrypt, cbc_mac, ecb_decrypt, ecb_encrypt};
 use super::{
     ChecksumAlgorithm, ChecksumValue, CipherAlgorithm, CryptoError, ExpandedChecksum, ExpandedCipher,

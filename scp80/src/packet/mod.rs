@@ -9,10 +9,10 @@
 //!   algorithms given explicitly, as the test vectors and the CLI's `--kic-key`/`--kid-key` give them; the
 //!   key version nibbles are then not checked, and implicit codings are served).
 //! - [`secure_command_into`] / [`secure_command`]: a command packet for any [`Transport`] and any SPI. The
-//!   RC/CC covers exactly the octets TS 102 225 §5.1.1 names (from the CPL, or from the CPI on CAT_TP, TCP/IP
-//!   and USSD; the cipher padding and the final PCNTR included; the RC/CC field itself left out), then the
-//!   KIc cipher runs over CNTR..end from a zero IV. The CPL is always written, ciphered or not (pySim drops it
-//!   when ciphering is off; that is not a valid packet).
+//!   RC/CC covers exactly the octets TS 102 225 §5.1.1 names (from the CPL, or from the CPI on CAT_TP,
+//!   TCP/IP and USSD; the cipher padding and the final PCNTR included; the RC/CC field itself left out),
+//!   then the KIc cipher runs over CNTR..end from a zero IV. The CPL is always written, ciphered or not
+//!   (pySim drops it when ciphering is off; that is not a valid packet).
 //! - [`CommandPlan`]: the fallible half of securing (key lookup, sizes) split from the infallible write, so
 //!   that [`CommandSender`] reserves a counter only for a packet that will certainly be built.
 //! - [`CommandSender`]: reserves the counter through a [`CounterStore`] (persisted before it is used), then
@@ -22,9 +22,9 @@
 //! - [`por`]: [`verify_por`] and its [`PorReport`].
 //!
 //! Decisions:
-//! - Counter key version ([`counter_kvn`]): the replay counter is kept per (card, KVN). The KVN is the KIc's
-//!   when the command is ciphered, else the KID's when it carries a CC, else whichever of the two nibbles is a
-//!   valid KVN (KIc first). Both sides use this rule.
+//! - Counter key version ([`counter_kvn`]): the replay counter is kept per (card, KVN). The KVN is the
+//!   KIc's when the command is ciphered, else the KID's when it carries a CC, else whichever of the two
+//!   nibbles is a valid KVN (KIc first). Both sides use this rule.
 //! - With counter mode `00` (no counter) the sender writes CNTR = 0 and reserves nothing; with every other
 //!   mode it reserves the next value first.
 

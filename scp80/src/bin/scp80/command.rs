@@ -50,7 +50,8 @@ pub(crate) struct Args {
     /// SMS-SUBMIT, ciphered, with CC.
     #[arg(long)]
     spi: String,
-    /// KIc, 1 octet: key version (high nibble) and cipher (low nibble: 1 DES, 5 3DES-2key, 9 3DES-3key, 2 AES).
+    /// KIc, 1 octet: key version (high nibble) and cipher (low nibble: 1 DES, 5 3DES-2key, 9 3DES-3key,
+    /// 2 AES).
     #[arg(long)]
     kic: String,
     /// KID, 1 octet: key version and RC/CC (for a CC as the KIc; for an RC: 1 CRC16, 5 CRC32).

@@ -645,11 +645,14 @@ impl<A> CardSecurity<A> {
             None if rc_len != 0 => return Err(Rejection::ChecksumLength),
             _ => {}
         }
+        // The PoR's keys, unless they are the command's, already resolved.
         if por {
-            if spi.por_ciphered() {
+            if spi.por_ciphered() && !spi.ciphered() {
                 keys.cipher(header.kic).map_err(|e| rejection_of(&e))?;
             }
-            resolve_checksum(keys, spi.por_checksum(), header.kid).map_err(|e| rejection_of(&e))?;
+            if spi.por_checksum() != spi.checksum() {
+                resolve_checksum(keys, spi.por_checksum(), header.kid).map_err(|e| rejection_of(&e))?;
+            }
         }
         let counter_kvn = match spi.counter_mode() {
             CounterMode::Higher | CounterMode::OneHigher => {

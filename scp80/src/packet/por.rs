@@ -295,13 +295,14 @@ pub fn verify_por<K: PacketKeys + ?Sized>(
         findings.push(PorFinding::UnprotectedErrorPor);
     }
 
-    let data = match padded.len().checked_sub(pcntr as usize) {
-        Some(keep) => padded.get(..keep).unwrap_or_default(),
+    let keep = match padded.len().checked_sub(pcntr as usize) {
+        Some(keep) => keep,
         None => {
             findings.push(PorFinding::PcntrTooLarge { pcntr, len: padded.len() });
-            padded
+            padded.len()
         }
     };
+    let rc_cc_ds = received_rc.to_vec();
     if let Some(sent) = sent_cntr
         && sent != cntr
     {
@@ -310,7 +311,12 @@ pub fn verify_por<K: PacketKeys + ?Sized>(
     if tar != header.tar {
         findings.push(PorFinding::TarMismatch { sent: header.tar, received: tar });
     }
-    let response = if data.is_empty() { None } else { RemoteResponse::decode(data, format) };
+    // The data without padding, in the deciphered buffer itself (no copy).
+    let start = 7 + rc_len;
+    plain.truncate(start + keep);
+    plain.drain(..start.min(plain.len()));
+    let data = plain;
+    let response = if data.is_empty() { None } else { RemoteResponse::decode(&data, format) };
     Ok(PorReport {
         transport,
         udh,
@@ -319,9 +325,9 @@ pub fn verify_por<K: PacketKeys + ?Sized>(
         cntr,
         pcntr,
         deciphered,
-        rc_cc_ds: received_rc.to_vec(),
+        rc_cc_ds,
         checksum,
-        data: data.to_vec(),
+        data,
         response,
         findings,
     })

@@ -66,24 +66,22 @@ use std::sync::Arc;
 
 use m2msim_codec::Decode as _;
 use m2msim_codec::ota::{
-    Checksum, Cntr, CommandHeader, CommandPacket, CounterMode, Kic, Kid, PorRequest, PorStatus, PorTransport,
-    PorUdh, Spi, Tar, Transport,
+    Checksum, Cntr, CommandHeader, CounterMode, PorRequest, PorStatus, PorTransport, PorUdh, Spi, Tar,
+    Transport,
 };
-use m2msim_codec::reader::Reader;
 use m2msim_codec::sms::address::Address;
 use m2msim_codec::sms::concat::{self, ConcatRef, PacketKind};
 use m2msim_codec::sms::fields::{Dcs, Pid, ValidityPeriod};
 use m2msim_codec::sms::tpdu::Submit;
 use m2msim_codec::sms::udh::Udh;
-use m2msim_codec::tlv::{ReadLen, read_len};
 use serde::{Deserialize, Serialize};
 
 use crate::counter::{CardId, Counter, CounterStore};
 use crate::crypto::{CryptoError, ExpandedChecksum, ExpandedCipher};
 use crate::keys::{Keysets, Kvn};
 use crate::packet::{
-    PacketError, PacketKeys as _, counter_kvn, field_len_fits, resolve_checksum, secure_response_into,
-    verify_field,
+    PacketError, PacketKeys as _, counter_kvn, field_len_fits, frame_command, resolve_checksum,
+    secure_response_into, verify_field,
 };
 
 #[cfg(test)]
@@ -404,32 +402,6 @@ fn rejection_of(e: &PacketError) -> Rejection {
     }
 }
 
-/// Reads the header fields (CHL..TAR) at their fixed places without checking the framing, so that a packet
-/// with a broken CPL can still be answered.
-fn peek_header(packet: &[u8], transport: Transport) -> Option<CommandHeader> {
-    let mut r = Reader::new(packet);
-    match transport.command_packet_identifier() {
-        Some(cpi) => {
-            if r.u8("CPI").ok()? != cpi {
-                return None;
-            }
-            match read_len(&mut r, "CPL", 4, false).ok()? {
-                ReadLen::Definite(..) => {}
-                ReadLen::Indefinite => return None,
-            }
-        }
-        None => {
-            r.u16("CPL").ok()?;
-        }
-    }
-    r.u8("CHL").ok()?;
-    let spi = Spi(r.array("SPI").ok()?);
-    let kic = Kic(r.u8("KIc").ok()?);
-    let kid = Kid(r.u8("KID").ok()?);
-    let tar = Tar(r.array("TAR").ok()?);
-    Some(CommandHeader { spi, kic, kid, tar })
-}
-
 /// The card's SCP80 security: TAR table, keysets by KVN, replay counters per KVN (see the module docs).
 pub struct CardSecurity<A = String> {
     card: CardId,
@@ -518,21 +490,21 @@ impl<A> CardSecurity<A> {
     /// USSD) in the order of the module docs. Never panics; every refusal is an [`Outcome`].
     #[must_use]
     pub fn process(&self, packet: &[u8], transport: Transport) -> Outcome {
-        let Some(header) = peek_header(packet, transport) else {
-            return Outcome::refused(
-                transport,
-                None,
-                PorStatus::UnidentifiedSecurityError,
-                Rejection::Malformed,
-            );
+        // 1. Framing (the header is read at its place even when the framing is broken).
+        let frame = match frame_command(packet, transport) {
+            Ok(f) => f,
+            Err(header) => {
+                return Outcome::refused(
+                    transport,
+                    header,
+                    PorStatus::UnidentifiedSecurityError,
+                    Rejection::Malformed,
+                );
+            }
         };
+        let header = frame.header;
         let refuse = |status, why| Outcome::refused(transport, Some(header), status, why);
-        // 1. Framing.
-        let Ok(cmd) = CommandPacket::decode_for(transport, packet) else {
-            return refuse(PorStatus::UnidentifiedSecurityError, Rejection::Malformed);
-        };
-        let rc_len = cmd.rc_cc_ds_len().unwrap_or(0);
-        let secured_at = cmd.secured_offset();
+        let (rc_len, secured_at) = (frame.rc_len, frame.secured_at);
         let spi = header.spi;
         // 2. TAR.
         let Some(entry) = self.tars.get(&header.tar) else {
@@ -548,7 +520,7 @@ impl<A> CardSecurity<A> {
             Err(why) => return refuse(PorStatus::UnidentifiedSecurityError, why),
         };
         // 5. Decipher.
-        let mut plain = cmd.secured;
+        let mut plain = packet.get(secured_at..).unwrap_or_default().to_vec();
         if let Some(c) = keys.cipher {
             let block = c.block_len();
             if block == 0 || !plain.len().is_multiple_of(block) || c.decrypt(&mut plain).is_err() {

@@ -32,7 +32,7 @@
 //! One directory must be used by one store in one process at a time; the store serialises its own threads
 //! but takes no lock against other processes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read as _, Write as _};
@@ -230,11 +230,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Counters in memory (tests, simulations): lost when dropped.
 ///
-/// Per card, the counters of KVN 1..=15 sit in one array, so that a lookup hashes the card id once and
+/// Per card, the counters of KVN 1..=15 sit in one array, so that a lookup compares the card id once and
 /// clones nothing (the card side checks and stores a counter for every packet).
 #[derive(Debug, Default)]
 pub struct MemoryCounterStore {
-    values: Mutex<HashMap<CardId, [u64; 16]>>,
+    values: Mutex<BTreeMap<CardId, [u64; 16]>>,
 }
 
 impl MemoryCounterStore {
@@ -263,7 +263,8 @@ impl MemoryCounterStore {
 impl CounterStore for MemoryCounterStore {
     fn reserve(&self, card: &CardId, kvn: Kvn) -> Result<Counter, CounterError> {
         self.with_slot(card, kvn, |v| {
-            let next = Counter(*v).next().ok_or_else(|| CounterError::Exhausted { card: card.clone(), kvn })?;
+            let next =
+                Counter(*v).next().ok_or_else(|| CounterError::Exhausted { card: card.clone(), kvn })?;
             *v = next.0;
             Ok(next)
         })

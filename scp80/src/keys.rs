@@ -52,7 +52,6 @@
 //! are not under our control; keep key files readable by their owner only. Error messages never quote key
 //! values (TOML syntax errors give the line and column, not the line's text).
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -577,10 +576,11 @@ impl Keyset {
     }
 }
 
-/// The keysets of one card (or one profile), by KVN.
+/// The keysets of one card (or one profile), by KVN (an array indexed by the KVN: the packet path looks a
+/// keyset up for every KIc and KID).
 #[derive(Debug, Default)]
 pub struct Keysets {
-    sets: BTreeMap<Kvn, Keyset>,
+    sets: [Option<Keyset>; 16],
 }
 
 impl Keysets {
@@ -592,36 +592,39 @@ impl Keysets {
 
     /// Adds a keyset, returning the one it replaces (same KVN).
     pub fn insert(&mut self, keyset: Keyset) -> Option<Keyset> {
-        self.sets.insert(keyset.kvn, keyset)
+        let slot = self.sets.get_mut(usize::from(keyset.kvn.get()))?;
+        slot.replace(keyset)
     }
 
     /// The keyset with this KVN.
     #[must_use]
+    #[inline]
     pub fn get(&self, kvn: Kvn) -> Option<&Keyset> {
-        self.sets.get(&kvn)
+        self.sets.get(usize::from(kvn.get()))?.as_ref()
     }
 
     /// The keyset a KIc or KID byte names (its high nibble), if any.
     #[must_use]
+    #[inline]
     pub fn for_key_byte(&self, byte: u8) -> Option<&Keyset> {
-        Kvn::of_key_byte(byte).ok().and_then(|k| self.get(k))
+        self.sets.get(usize::from(byte >> 4))?.as_ref()
     }
 
     /// The keysets in KVN order.
     pub fn iter(&self) -> impl Iterator<Item = &Keyset> {
-        self.sets.values()
+        self.sets.iter().flatten()
     }
 
     /// How many keysets.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.sets.len()
+        self.iter().count()
     }
 
     /// True when there are none.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.sets.is_empty()
+        self.iter().next().is_none()
     }
 
     /// Parses a key file (see the module docs) and expands every key with `provider`.

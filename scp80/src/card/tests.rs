@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use m2msim_codec::ota::{Checksum, CounterMode, PorRequest, PorTransport, Spi};
+use m2msim_codec::ota::{Checksum, CounterMode, Kic, Kid, PorRequest, PorTransport, Spi};
 use m2msim_codec::testdata::shared_file;
 use proptest::prelude::*;
 

@@ -282,6 +282,117 @@ pub fn counter_kvn(header: &CommandHeader) -> Option<Kvn> {
     }
 }
 
+/// Where a command packet's parts are, as [`frame_command`] finds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CommandFrame {
+    /// SPI, KIc, KID, TAR.
+    pub(crate) header: CommandHeader,
+    /// The RC/CC/DS length the CHL announces (CHL − 13).
+    pub(crate) rc_len: usize,
+    /// Offset of CNTR, the first octet of the secured part.
+    pub(crate) secured_at: usize,
+}
+
+/// Reads the packet length (CPI/RPI and CPL/RPL) and checks that it frames the rest of `bytes` exactly;
+/// returns the offset after it.
+fn frame_length(bytes: &[u8], identifier: Option<u8>) -> Option<usize> {
+    let (len, at) = match identifier {
+        None => (usize::from(u16::from_be_bytes([*bytes.first()?, *bytes.get(1)?])), 2),
+        Some(id) => {
+            if *bytes.first()? != id {
+                return None;
+            }
+            let mut r = m2msim_codec::Reader::with_base(bytes.get(1..)?, 1);
+            match m2msim_codec::tlv::read_len(&mut r, "packet length", 4, false).ok()? {
+                m2msim_codec::tlv::ReadLen::Definite(n, _) => (n, r.offset()),
+                m2msim_codec::tlv::ReadLen::Indefinite => return None,
+            }
+        }
+    };
+    (bytes.len().checked_sub(at)? == len).then_some(at)
+}
+
+/// The framing of a command packet on `transport` without copying it: the same packets as
+/// [`CommandPacket::decode_for`] accepts (CPL framing the packet exactly, CHL at least 13 and inside the
+/// CPL), checked with slices for the card's per-packet path. `Err` carries the header when it could still be
+/// read at its place.
+pub(crate) fn frame_command(
+    bytes: &[u8],
+    transport: Transport,
+) -> Result<CommandFrame, Option<CommandHeader>> {
+    let at = match transport.command_packet_identifier() {
+        None => 2,
+        Some(_) => {
+            let mut r = m2msim_codec::Reader::with_base(bytes.get(1..).unwrap_or_default(), 1);
+            match m2msim_codec::tlv::read_len(&mut r, "CPL", 4, false) {
+                Ok(m2msim_codec::tlv::ReadLen::Definite(..)) => r.offset(),
+                _ => return Err(None),
+            }
+        }
+    };
+    let header =
+        match (bytes.get(at + 1..at + 3), bytes.get(at + 3), bytes.get(at + 4), bytes.get(at + 5..at + 8)) {
+            (Some(spi), Some(kic), Some(kid), Some(tar)) => {
+                let (mut s, mut t) = ([0; 2], [0; 3]);
+                s.copy_from_slice(spi);
+                t.copy_from_slice(tar);
+                CommandHeader { spi: Spi(s), kic: Kic(*kic), kid: Kid(*kid), tar: Tar(t) }
+            }
+            _ => return Err(None),
+        };
+    if transport.command_packet_identifier().is_some_and(|cpi| bytes.first() != Some(&cpi)) {
+        return Err(None);
+    }
+    let framed = frame_length(bytes, transport.command_packet_identifier()) == Some(at);
+    let chl = usize::from(bytes.get(at).copied().unwrap_or(0));
+    let remaining = bytes.len() - at - 1;
+    if !framed || chl < CHL_FIXED || chl > remaining {
+        return Err(Some(header));
+    }
+    Ok(CommandFrame { header, rc_len: chl - CHL_FIXED, secured_at: at + 8 })
+}
+
+/// Where a PoR's parts are, as [`frame_response`] finds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ResponseFrame {
+    /// The SMS-PP user-data header.
+    pub(crate) udh: Option<PorUdh>,
+    /// TAR.
+    pub(crate) tar: Tar,
+    /// The RC/CC/DS length the RHL announces (RHL − 10).
+    pub(crate) rc_len: usize,
+    /// Offset of CNTR.
+    pub(crate) secured_at: usize,
+}
+
+/// The framing of a PoR (SMS-PP user data from `02 71 00` / `02 7F 00`, or a response packet from the
+/// RPI) without copying it: the same inputs as `ResponseUserData::decode_exact` /
+/// `ResponsePacket::decode_for` accept.
+pub(crate) fn frame_response(bytes: &[u8], transport: Transport) -> Option<ResponseFrame> {
+    if !transport.carries_responses() {
+        return None;
+    }
+    let (udh, body) = if transport == Transport::SmsPp {
+        let udh = match bytes.get(..3)? {
+            [0x02, 0x71, 0x00] => PorUdh::ResponsePacket,
+            [0x02, 0x7F, 0x00] => PorUdh::Proprietary7F,
+            _ => return None,
+        };
+        (Some(udh), bytes.get(3..)?)
+    } else {
+        (None, bytes)
+    };
+    let at = frame_length(body, transport.response_packet_identifier())?;
+    let rhl = usize::from(*body.get(at)?);
+    if rhl < RHL_FIXED || rhl > body.len() - at - 1 {
+        return None;
+    }
+    let mut tar = [0; 3];
+    tar.copy_from_slice(body.get(at + 1..at + 4)?);
+    let base = bytes.len() - body.len();
+    Some(ResponseFrame { udh, tar: Tar(tar), rc_len: rhl - RHL_FIXED, secured_at: base + at + 4 })
+}
+
 /// Writes a packet length (CPL/RPL) as the transport codes it; the caller checked the range.
 fn write_packet_len(out: &mut Vec<u8>, transport: Transport, len: usize) {
     if transport.has_ber_length() {

@@ -31,7 +31,7 @@ use m2msim_codec::sms::tpdu::{DeliverReport, RpKind, Submit};
 use m2msim_codec::{Decode as _, DecodeError, DecodeErrorKind, DecodeResult};
 use serde::{Deserialize, Serialize};
 
-use super::{PacketError, PacketKeys, field_len_fits, resolve_checksum, verify_field};
+use super::{PacketError, PacketKeys, field_len_fits, frame_response, resolve_checksum, verify_field};
 
 /// How to read the additional response data of a PoR (TS 102 226 §5.1.2 compact, §5.2.2 expanded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -215,15 +215,18 @@ pub fn verify_por<K: PacketKeys + ?Sized>(
     bytes: &[u8],
     format: ResponseFormat,
 ) -> Result<PorReport, PacketError> {
-    let (udh, packet, base) = if transport == Transport::SmsPp {
-        let ud = ResponseUserData::decode_exact(bytes)?;
-        (Some(ud.udh), ud.packet, 3)
-    } else {
-        (None, ResponsePacket::decode_for(transport, bytes)?, 0)
+    let Some(frame) = frame_response(bytes, transport) else {
+        // The codec's decoders say what is wrong (and where).
+        let e = if transport == Transport::SmsPp {
+            ResponseUserData::decode_exact(bytes).err()
+        } else {
+            ResponsePacket::decode_for(transport, bytes).err()
+        };
+        return Err(e.unwrap_or_else(|| DecodeError::invalid("PoR", "does not frame", 0)).into());
     };
-    let secured_at = base + packet.secured_offset();
+    let (udh, secured_at) = (frame.udh, frame.secured_at);
     let spi = header.spi;
-    let rc_len = packet.rc_cc_ds_len().unwrap_or(0);
+    let rc_len = frame.rc_len;
     let asked = spi.por_checksum();
     let unprotected = rc_len == 0 && asked != Checksum::None;
     let mut findings = Vec::new();
@@ -231,8 +234,8 @@ pub fn verify_por<K: PacketKeys + ?Sized>(
         findings.push(PorFinding::ProprietaryHeader);
     }
 
-    let tar = packet.tar;
-    let mut plain = packet.secured;
+    let tar = frame.tar;
+    let mut plain = bytes.get(secured_at..).unwrap_or_default().to_vec();
     let mut deciphered = false;
     if spi.por_ciphered() && !unprotected {
         let cipher = keys.cipher(header.kic)?;

@@ -312,3 +312,86 @@ fn sms_cb_packets_are_framed_like_sms_pp() {
     let cb = secure_command(&k, Transport::SmsCb, &h, Cntr::default(), &[1, 2, 3]).unwrap().encode();
     assert_eq!(pp, cb);
 }
+
+/// A well-formed command packet with a few bytes changed, or arbitrary bytes.
+fn near_packet() -> impl Strategy<Value = (Transport, Vec<u8>)> {
+    (
+        arb_transport(),
+        any::<[u8; 2]>(),
+        0usize..=9,
+        proptest::collection::vec(any::<u8>(), 6..60),
+        proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+        proptest::collection::vec(any::<u8>(), 0..24),
+        any::<bool>(),
+    )
+        .prop_map(|(t, spi, rc, mut secured, edits, junk, use_junk)| {
+            if use_junk {
+                return (t, junk);
+            }
+            secured.resize(secured.len().max(6 + rc), 0);
+            let h = CommandHeader { spi: Spi(spi), kic: Kic(0x15), kid: Kid(0x25), tar: Tar([1, 2, 3]) };
+            let mut b = CommandPacket::new(t, h, rc, secured).unwrap().encode();
+            for (at, v) in edits {
+                let i = at.index(b.len());
+                b[i] = v;
+            }
+            (t, b)
+        })
+}
+
+proptest! {
+    /// The card's slice framing accepts exactly what the codec's decoder accepts, with the same parts.
+    #[test]
+    fn command_framing_matches_the_codec((t, b) in near_packet()) {
+        let ours = frame_command(&b, t);
+        match CommandPacket::decode_for(t, &b) {
+            Ok(p) => {
+                let f = ours.unwrap();
+                prop_assert_eq!(f.header, p.header);
+                prop_assert_eq!(Some(f.rc_len), p.rc_cc_ds_len());
+                prop_assert_eq!(f.secured_at, p.secured_offset());
+                prop_assert_eq!(&b[f.secured_at..], &p.secured[..]);
+            }
+            Err(_) => prop_assert!(ours.is_err()),
+        }
+    }
+
+    /// The same for PoRs.
+    #[test]
+    fn response_framing_matches_the_codec(
+        t in arb_transport(),
+        rc in 0usize..=9,
+        mut secured in proptest::collection::vec(any::<u8>(), 7..40),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+        seven_f in any::<bool>(),
+    ) {
+        secured.resize(secured.len().max(7 + rc), 0);
+        let t_ok = if t == Transport::SmsCb { Transport::SmsPp } else { t };
+        let p = ResponsePacket::new(t_ok, Tar([4, 5, 6]), rc, secured).unwrap();
+        let mut b = if t_ok == Transport::SmsPp {
+            let udh = if seven_f { PorUdh::Proprietary7F } else { PorUdh::ResponsePacket };
+            ResponseUserData { udh, packet: p }.encode()
+        } else {
+            p.encode()
+        };
+        for (at, v) in edits {
+            let i = at.index(b.len());
+            b[i] = v;
+        }
+        let ours = frame_response(&b, t);
+        let theirs = match t {
+            Transport::SmsPp => ResponseUserData::decode_exact(&b).map(|u| (Some(u.udh), 3 + u.packet.secured_offset(), u.packet)),
+            _ => ResponsePacket::decode_for(t, &b).map(|p| (None, p.secured_offset(), p)),
+        };
+        match theirs {
+            Ok((udh, at, p)) => {
+                let f = ours.unwrap();
+                prop_assert_eq!(f.udh, udh);
+                prop_assert_eq!(f.tar, p.tar);
+                prop_assert_eq!(Some(f.rc_len), p.rc_cc_ds_len());
+                prop_assert_eq!(f.secured_at, at);
+            }
+            Err(_) => prop_assert!(ours.is_none()),
+        }
+    }
+}

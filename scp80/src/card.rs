@@ -594,7 +594,9 @@ impl<A> CardSecurity<A> {
         }
         let start = 6 + rc_len;
         plain.truncate(start + keep);
-        plain.drain(..start.min(plain.len()));
+        let from = start.min(plain.len());
+        plain.copy_within(from.., 0);
+        plain.truncate(keep);
         out.data = Some(plain);
         out
     }

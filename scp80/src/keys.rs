@@ -498,6 +498,10 @@ impl Keyset {
     /// # Errors
     /// [`CryptoError::KvnMismatch`], [`CryptoError::AlgorithmMismatch`], [`CryptoError::ReservedCoding`].
     pub fn cipher_for_kic(&self, kic: u8) -> Result<&dyn ExpandedCipher, CryptoError> {
+        // Fast path: the keyset's own KIc byte (what every packet sent with this keyset carries).
+        if kic == self.kic_byte() {
+            return Ok(self.kic.cipher());
+        }
         if kic >> 4 != self.kvn.get() {
             return Err(CryptoError::KvnMismatch { field: "KIc", kvn: self.kvn.get(), requested: kic >> 4 });
         }
@@ -530,6 +534,13 @@ impl Keyset {
         kind: ChecksumKind,
     ) -> Result<&dyn ExpandedChecksum, CryptoError> {
         let configured = self.kid.spec.algorithm;
+        // Fast path: the keyset's own KID byte read the way its algorithm is meant to be read.
+        if kid == self.kid_byte()
+            && kind == configured.kind()
+            && configured.kind() != ChecksumKind::DigitalSignature
+        {
+            return Ok(self.kid.checksum());
+        }
         let cmac_len = match configured {
             ChecksumAlgorithm::AesCmac { len } => len,
             _ => CmacLen::Eight,

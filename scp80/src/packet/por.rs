@@ -317,7 +317,9 @@ pub fn verify_por<K: PacketKeys + ?Sized>(
     // The data without padding, in the deciphered buffer itself (no copy).
     let start = 7 + rc_len;
     plain.truncate(start + keep);
-    plain.drain(..start.min(plain.len()));
+    let from = start.min(plain.len());
+    plain.copy_within(from.., 0);
+    plain.truncate(keep);
     let data = plain;
     let response = if data.is_empty() { None } else { RemoteResponse::decode(&data, format) };
     Ok(PorReport {

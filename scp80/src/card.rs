@@ -333,6 +333,12 @@ impl Outcome {
     pub fn accepted(&self) -> bool {
         self.status == PorStatus::Ok
     }
+
+    /// The TAR the packet named (when its header could be read): the application to run the data on.
+    #[must_use]
+    pub fn tar(&self) -> Option<Tar> {
+        self.header.map(|h| h.tar)
+    }
 }
 
 /// A PoR built by [`CardSecurity::por`].

@@ -409,13 +409,36 @@ fn outcome_json_round_trips() {
     let specs = two_keysets();
     let sender = keysets(&specs);
     let card = card_with(&specs, Msl(0x16), Arc::new(MemoryCounterStore::new()));
-    for pkt in [secure(&sender, Transport::SmsPp, &hdr([0x16, 0x39], 0x15, 0x15), 3, APDU), vec![0, 1, 2]] {
+    let h = hdr([0x16, 0x39], 0x15, 0x15);
+    for pkt in [secure(&sender, Transport::SmsPp, &h, 3, APDU), vec![0, 1, 2]] {
         let o = card.process(&pkt, Transport::SmsPp);
         let j = serde_json::to_string(&o).unwrap();
         let back: Outcome = serde_json::from_str(&j).unwrap();
         assert_eq!(back, o);
         assert_eq!(serde_json::to_string(&back).unwrap(), j);
+        if let Some(por) = card.por(&o, &[1, 0x90, 0]).unwrap() {
+            assert_eq!(o.tar(), Some(TAR));
+            let j = serde_json::to_string(&por).unwrap();
+            assert!(j.contains("\"delivery\":\"sms_submit\""), "{j}");
+            assert_eq!(serde_json::from_str::<Por>(&j).unwrap(), por);
+            // The sender's report, with a finding, round trips too.
+            let r = verify_por(
+                &sender,
+                &h,
+                Cntr::from_u64(4),
+                Transport::SmsPp,
+                &por.bytes,
+                ResponseFormat::Auto,
+            )
+            .unwrap();
+            assert!(!r.findings.is_empty());
+            let j = serde_json::to_string(&r).unwrap();
+            let back: crate::packet::PorReport = serde_json::from_str(&j).unwrap();
+            assert_eq!(back, r);
+            assert_eq!(serde_json::to_string(&back).unwrap(), j);
+        }
     }
+    assert_eq!(card.process(&[0, 1, 2], Transport::SmsPp).tar(), None);
 }
 
 #[test]

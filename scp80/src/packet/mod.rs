@@ -21,6 +21,55 @@
 //! - [`secure_response_into`]: a response packet (PoR) secured as SPI2 asks (the card side uses it).
 //! - [`por`]: [`verify_por`] and its [`PorReport`].
 //!
+//! A whole round trip, OTA server and card (in memory):
+//!
+//! ```
+//! use std::sync::Arc;
+//! use m2msim_codec::ota::{CommandHeader, Kic, Kid, PorStatus, Spi, Tar, Transport};
+//! use m2msim_scp80::card::{CardSecurity, Msl, TarTable};
+//! use m2msim_scp80::counter::{CardId, MemoryCounterStore};
+//! use m2msim_scp80::crypto::RustCryptoProvider;
+//! use m2msim_scp80::keys::Keysets;
+//! use m2msim_scp80::packet::{CommandSender, ResponseFormat};
+//!
+//! let key_file = r#"
+//! [[keyset]]
+//! kvn = 1
+//! kic = { algorithm = "aes", key = "000102030405060708090a0b0c0d0e0f" }
+//! kid = { algorithm = "aes-cmac", key = "101112131415161718191a1b1c1d1e1f" }
+//! "#;
+//! let tar = Tar([0xB0, 0x00, 0x10]);
+//! // SPI 16 39: counter higher, ciphered, CC; PoR always, by SMS-SUBMIT, ciphered, with CC.
+//! let header = CommandHeader { spi: Spi([0x16, 0x39]), kic: Kic(0x12), kid: Kid(0x12), tar };
+//!
+//! // The OTA server reserves the counter, then secures the script.
+//! let server_keys = Keysets::from_toml(key_file, &RustCryptoProvider)?;
+//! let server_counters = MemoryCounterStore::new();
+//! let sender = CommandSender::new(&server_keys, &server_counters, CardId::new("card1")?);
+//! let sent = sender.send(Transport::SmsPp, header, &[0xA0, 0xA4, 0x00, 0x00, 0x02, 0x7F, 0x20])?;
+//! let sms_user_data = sent.user_data()?; // 02 70 00 …
+//!
+//! // The card checks, deciphers, runs the script (not shown) and answers.
+//! let mut tars = TarTable::new();
+//! tars.insert(tar, Msl(0x16), "RFM SIM");
+//! let card = CardSecurity::new(
+//!     CardId::new("card1")?,
+//!     Keysets::from_toml(key_file, &RustCryptoProvider)?,
+//!     tars,
+//!     Arc::new(MemoryCounterStore::new()),
+//! );
+//! let outcome = card.process_user_data(&sms_user_data);
+//! assert_eq!(outcome.status, PorStatus::Ok);
+//! assert_eq!(outcome.data.as_deref(), Some(&[0xA0, 0xA4, 0x00, 0x00, 0x02, 0x7F, 0x20][..]));
+//! let por = card.por(&outcome, &[0x01, 0x90, 0x00])?.expect("SPI2 asks for a PoR");
+//!
+//! // The server verifies and deciphers the PoR.
+//! let report = sent.verify_por(&server_keys, &por.bytes, ResponseFormat::Auto)?;
+//! assert!(report.trusted());
+//! assert_eq!(report.data, [0x01, 0x90, 0x00]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Decisions:
 //! - Counter key version ([`counter_kvn`]): the replay counter is kept per (card, KVN). The KVN is the
 //!   KIc's when the command is ciphered, else the KID's when it carries a CC, else whichever of the two

@@ -497,11 +497,16 @@ impl Keyset {
     ///
     /// # Errors
     /// [`CryptoError::KvnMismatch`], [`CryptoError::AlgorithmMismatch`], [`CryptoError::ReservedCoding`].
+    #[inline]
     pub fn cipher_for_kic(&self, kic: u8) -> Result<&dyn ExpandedCipher, CryptoError> {
         // Fast path: the keyset's own KIc byte (what every packet sent with this keyset carries).
         if kic == self.kic_byte() {
             return Ok(self.kic.cipher());
         }
+        self.cipher_for_other_kic(kic)
+    }
+
+    fn cipher_for_other_kic(&self, kic: u8) -> Result<&dyn ExpandedCipher, CryptoError> {
         if kic >> 4 != self.kvn.get() {
             return Err(CryptoError::KvnMismatch { field: "KIc", kvn: self.kvn.get(), requested: kic >> 4 });
         }
@@ -528,6 +533,7 @@ impl Keyset {
     /// # Errors
     /// [`CryptoError::KvnMismatch`], [`CryptoError::AlgorithmMismatch`], [`CryptoError::ReservedCoding`],
     /// [`CryptoError::Unsupported`].
+    #[inline]
     pub fn checksum_for_kid(
         &self,
         kid: u8,
@@ -541,6 +547,15 @@ impl Keyset {
         {
             return Ok(self.kid.checksum());
         }
+        self.checksum_for_other_kid(kid, kind)
+    }
+
+    fn checksum_for_other_kid(
+        &self,
+        kid: u8,
+        kind: ChecksumKind,
+    ) -> Result<&dyn ExpandedChecksum, CryptoError> {
+        let configured = self.kid.spec.algorithm;
         let cmac_len = match configured {
             ChecksumAlgorithm::AesCmac { len } => len,
             _ => CmacLen::Eight,

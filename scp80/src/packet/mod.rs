@@ -177,10 +177,12 @@ pub trait PacketKeys {
 }
 
 impl PacketKeys for Keyset {
+    #[inline]
     fn cipher(&self, kic: Kic) -> Result<&dyn ExpandedCipher, PacketError> {
         Ok(self.cipher_for_kic(kic.0)?)
     }
 
+    #[inline]
     fn checksum(&self, kid: Kid, kind: ChecksumKind) -> Result<&dyn ExpandedChecksum, PacketError> {
         if kind == ChecksumKind::DigitalSignature {
             return Err(PacketError::DigitalSignature);
@@ -190,6 +192,7 @@ impl PacketKeys for Keyset {
 }
 
 impl PacketKeys for Keysets {
+    #[inline]
     fn cipher(&self, kic: Kic) -> Result<&dyn ExpandedCipher, PacketError> {
         let ks = self.for_key_byte(kic.0).ok_or(PacketError::NoKeyset { field: "KIc", kvn: kic.0 >> 4 })?;
         ks.cipher(kic)
@@ -197,6 +200,7 @@ impl PacketKeys for Keysets {
 
     /// A CRC the KID names explicitly needs no keyset (CRCs are keyless); everything else is looked up by
     /// the KID's key version.
+    #[inline]
     fn checksum(&self, kid: Kid, kind: ChecksumKind) -> Result<&dyn ExpandedChecksum, PacketError> {
         match self.for_key_byte(kid.0) {
             Some(ks) => ks.checksum(kid, kind),
@@ -207,6 +211,7 @@ impl PacketKeys for Keysets {
 
 /// The static CRC for an RC whose KID names CRC16 or CRC32 explicitly; `Ok(None)` when the KID needs a
 /// key (implicit RC, or a CC).
+#[inline]
 fn keyless_rc(kid: Kid, kind: ChecksumKind) -> Result<Option<&'static dyn ExpandedChecksum>, PacketError> {
     match kind {
         ChecksumKind::DigitalSignature => Err(PacketError::DigitalSignature),
@@ -275,6 +280,7 @@ impl PacketKeys for ExplicitKeys {
 }
 
 /// The RC/CC a `checksum` field (SPI1 b2b1 or SPI2 b4b3) asks for, resolved through `keys`.
+#[inline]
 pub(crate) fn resolve_checksum<K: PacketKeys + ?Sized>(
     keys: &K,
     checksum: Checksum,
@@ -289,6 +295,7 @@ pub(crate) fn resolve_checksum<K: PacketKeys + ?Sized>(
 }
 
 /// The block length of a cipher as the padding functions take it.
+#[inline]
 pub(crate) fn block_of(cipher: &dyn ExpandedCipher) -> Result<u8, PacketError> {
     match u8::try_from(cipher.block_len()) {
         Ok(b) if b > 1 => Ok(b),
@@ -299,6 +306,7 @@ pub(crate) fn block_of(cipher: &dyn ExpandedCipher) -> Result<u8, PacketError> {
 /// True when a received RC/CC field of `received` octets fits `checksum`: its own length, or 4 octets for
 /// an AES-CMAC computed at 8 (TS 102 225 §5.1.3: AES-CMAC-32 is the leftmost 4 octets of the same tag, and
 /// the receiver takes the length from the CHL/RHL).
+#[inline]
 pub(crate) fn field_len_fits(checksum: &dyn ExpandedChecksum, received: usize) -> bool {
     received == checksum.field_len()
         || (matches!(checksum.algorithm(), ChecksumAlgorithm::AesCmac { .. })
@@ -307,13 +315,14 @@ pub(crate) fn field_len_fits(checksum: &dyn ExpandedChecksum, received: usize) -
 }
 
 /// Checks a received RC/CC of a length that [`field_len_fits`] accepts, in constant time.
+#[inline]
 pub(crate) fn verify_field(checksum: &dyn ExpandedChecksum, parts: &[&[u8]], received: &[u8]) -> bool {
     use subtle::ConstantTimeEq as _;
-    let computed = checksum.compute(parts);
-    match computed.as_bytes().get(..received.len()) {
-        Some(c) if field_len_fits(checksum, received.len()) => bool::from(c.ct_eq(received)),
-        _ => false,
+    if !field_len_fits(checksum, received.len()) {
+        return false;
     }
+    let computed = checksum.compute(parts);
+    computed.as_bytes().get(..received.len()).is_some_and(|c| bool::from(c.ct_eq(received)))
 }
 
 /// The key version a packet's replay counter is kept under (see the module docs); `None` when no nibble
@@ -443,6 +452,7 @@ pub(crate) fn frame_response(bytes: &[u8], transport: Transport) -> Option<Respo
 }
 
 /// Writes a packet length (CPL/RPL) as the transport codes it; the caller checked the range.
+#[inline]
 fn write_packet_len(out: &mut Vec<u8>, transport: Transport, len: usize) {
     if transport.has_ber_length() {
         write_len(out, len, LenForm::Minimal);

@@ -527,11 +527,11 @@ impl<A> CardSecurity<A> {
         };
         // 5. Decipher.
         let mut plain = packet.get(secured_at..).unwrap_or_default().to_vec();
-        if let Some(c) = keys.cipher {
-            let block = c.block_len();
-            if block == 0 || !plain.len().is_multiple_of(block) || c.decrypt(&mut plain).is_err() {
-                return refuse(PorStatus::CipheringError, Rejection::NotBlockAligned);
-            }
+        // A secured part that is not a whole number of blocks is refused by the cipher (and left as is).
+        if let Some(c) = keys.cipher
+            && c.decrypt(&mut plain).is_err()
+        {
+            return refuse(PorStatus::CipheringError, Rejection::NotBlockAligned);
         }
         let mut out = Outcome {
             status: PorStatus::Ok,

@@ -475,6 +475,7 @@ pub struct CommandPlan<'k> {
     header: CommandHeader,
     cipher: Option<&'k dyn ExpandedCipher>,
     checksum: Option<&'k dyn ExpandedChecksum>,
+    rc_len: usize,
     data_len: usize,
     pcntr: u8,
 }
@@ -497,19 +498,15 @@ impl<'k> CommandPlan<'k> {
         let block = cipher.map(block_of).transpose()?.unwrap_or(0);
         let rc_len = checksum.map_or(0, |c| c.field_len());
         let pcntr = command_padding(block, rc_len, data_len);
-        let plan = Self { transport, header: *header, cipher, checksum, data_len, pcntr };
+        let plan = Self { transport, header: *header, cipher, checksum, rc_len, data_len, pcntr };
         check_packet_len(transport, plan.cpl())?;
         Ok(plan)
-    }
-
-    fn rc_len(&self) -> usize {
-        self.checksum.map_or(0, |c| c.field_len())
     }
 
     /// The CPL: CHL, SPI, KIc, KID, TAR (8 octets) and the secured part.
     #[must_use]
     pub fn cpl(&self) -> usize {
-        8 + 6 + self.rc_len() + self.data_len + self.pcntr as usize
+        8 + 6 + self.rc_len + self.data_len + self.pcntr as usize
     }
 
     /// The number of padding octets (PCNTR).
@@ -524,13 +521,13 @@ impl<'k> CommandPlan<'k> {
         if data.len() != self.data_len {
             return 0;
         }
-        let rc_len = self.rc_len();
+        let (rc_len, cpl) = (self.rc_len, self.cpl());
         let start = out.len();
-        out.reserve(self.cpl() + 6);
+        out.reserve(cpl + 6);
         if let Some(cpi) = self.transport.command_packet_identifier() {
             out.push(cpi);
         }
-        write_packet_len(out, self.transport, self.cpl());
+        write_packet_len(out, self.transport, cpl);
         // rc_len <= MAX_CHECKSUM_LEN (8)
         out.push((CHL_FIXED + rc_len) as u8);
         out.extend_from_slice(&self.header.spi.0);

@@ -238,13 +238,12 @@ pub fn verify_por<K: PacketKeys + ?Sized>(
     let mut plain = bytes.get(secured_at..).unwrap_or_default().to_vec();
     let mut deciphered = false;
     if spi.por_ciphered() && !unprotected {
-        let cipher = keys.cipher(header.kic)?;
-        let block = cipher.block_len();
-        if block > 0 && plain.len().is_multiple_of(block) {
-            cipher.decrypt(&mut plain)?;
-            deciphered = true;
-        } else {
-            findings.push(PorFinding::NotCiphered);
+        // A secured part that is not a whole number of blocks cannot be ciphered: the cipher refuses it
+        // (and leaves it as is).
+        match keys.cipher(header.kic)?.decrypt(&mut plain) {
+            Ok(()) => deciphered = true,
+            Err(crate::crypto::CryptoError::NotBlockAligned { .. }) => findings.push(PorFinding::NotCiphered),
+            Err(e) => return Err(e.into()),
         }
     }
 

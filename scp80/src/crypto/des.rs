@@ -17,11 +17,12 @@
 //! shared vCPUs, AMD EPYC 2.6 GHz; the load average, in brackets, moved during every run, so the figures
 //! carry about ±20 %):
 //!
-//! - 32 chained 3DES-2key block encryptions (one round trip's worth): `des` crate 24.1–32.8 µs (load
-//!   1.4–3.9), this module 8.2 µs in the same runs (3 to 4 times faster).
+//! - 32 chained 3DES-2key block encryptions (one round trip's worth): `des` crate 24.1–32.8 µs, this module
+//!   8.1–9.6 µs in the same runs (about 3 times faster).
 //! - Round trip (SMS packet, SPI `16 39`, 3DES CBC + CBC-MAC; secure, card, PoR, verify): with the `des`
-//!   crate 38.9 µs = 25.7 k/s (load 5.2); with this module 8.4–9.3 µs = 108–119 k/s (load 1.4–2.5).
-//! - The same CBC and MAC work alone (the floor): 38.0 µs before, 8.0–8.2 µs after.
+//!   crate 38.9 µs = 25.7 k/s (load 5.2); with this module 8.0–8.3 µs = 121–126 k/s (load 1.3–1.5 at the
+//!   start of the runs).
+//! - The same CBC and MAC work alone (the floor): 38.0 µs before, 7.9–9.2 µs after.
 //!
 //! The tests check these ciphers against the FIPS 46-3 / SP 800-67 examples and, by property tests, against
 //! the `des` crate (kept as a dev-dependency oracle).

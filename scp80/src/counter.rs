@@ -32,7 +32,7 @@
 //! One directory must be used by one store in one process at a time; the store serialises its own threads
 //! but takes no lock against other processes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read as _, Write as _};
@@ -229,9 +229,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Counters in memory (tests, simulations): lost when dropped.
+///
+/// Per card, the counters of KVN 1..=15 sit in one array, so that a lookup compares the card id once and
+/// clones nothing (the card side checks and stores a counter for every packet).
 #[derive(Debug, Default)]
 pub struct MemoryCounterStore {
-    values: Mutex<HashMap<(CardId, Kvn), u64>>,
+    values: Mutex<BTreeMap<CardId, [u64; 16]>>,
 }
 
 impl MemoryCounterStore {
@@ -240,23 +243,40 @@ impl MemoryCounterStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Runs `op` on the counter of (`card`, `kvn`), creating the card's entry (all zero) on first use.
+    fn with_slot<T>(&self, card: &CardId, kvn: Kvn, op: impl FnOnce(&mut u64) -> T) -> T {
+        let mut values = lock(&self.values);
+        let i = usize::from(kvn.get());
+        if let Some(slot) = values.get_mut(card).and_then(|a| a.get_mut(i)) {
+            return op(slot);
+        }
+        let mut zero = 0;
+        match values.entry(card.clone()).or_insert([0; 16]).get_mut(i) {
+            Some(slot) => op(slot),
+            // A KVN is at most 15: unreachable, but harmless.
+            None => op(&mut zero),
+        }
+    }
 }
 
 impl CounterStore for MemoryCounterStore {
     fn reserve(&self, card: &CardId, kvn: Kvn) -> Result<Counter, CounterError> {
-        let mut values = lock(&self.values);
-        let v = values.entry((card.clone(), kvn)).or_insert(0);
-        let next = Counter(*v).next().ok_or_else(|| CounterError::Exhausted { card: card.clone(), kvn })?;
-        *v = next.0;
-        Ok(next)
+        self.with_slot(card, kvn, |v| {
+            let next =
+                Counter(*v).next().ok_or_else(|| CounterError::Exhausted { card: card.clone(), kvn })?;
+            *v = next.0;
+            Ok(next)
+        })
     }
 
     fn current(&self, card: &CardId, kvn: Kvn) -> Result<Counter, CounterError> {
-        Ok(Counter(lock(&self.values).get(&(card.clone(), kvn)).copied().unwrap_or(0)))
+        let values = lock(&self.values);
+        Ok(Counter(values.get(card).and_then(|a| a.get(usize::from(kvn.get()))).copied().unwrap_or(0)))
     }
 
     fn set(&self, card: &CardId, kvn: Kvn, value: Counter) -> Result<(), CounterError> {
-        lock(&self.values).insert((card.clone(), kvn), value.0);
+        self.with_slot(card, kvn, |v| *v = value.0);
         Ok(())
     }
 }

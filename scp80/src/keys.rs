@@ -37,6 +37,7 @@
 //! | `kic`, `kik` | `des` (DES-CBC), `des-ecb` | 8 |
 //! | | `3des2` (3DES outer-CBC, 2 keys) | 16 |
 //! | | `3des3` (3DES outer-CBC, 3 keys) | 24 |
+//! | | `3des2-ecb`, `3des3-ecb` (3DES in ECB mode; implicit KIc only) | 16, 24 |
 //! | | `aes` (AES-CBC) | 16, 24 or 32 |
 //! | `kid` | `des-mac` | 8 |
 //! | | `3des2-mac` | 16 |
@@ -51,7 +52,6 @@
 //! are not under our control; keep key files readable by their owner only. Error messages never quote key
 //! values (TOML syntax errors give the line and column, not the line's text).
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -497,7 +497,16 @@ impl Keyset {
     ///
     /// # Errors
     /// [`CryptoError::KvnMismatch`], [`CryptoError::AlgorithmMismatch`], [`CryptoError::ReservedCoding`].
+    #[inline]
     pub fn cipher_for_kic(&self, kic: u8) -> Result<&dyn ExpandedCipher, CryptoError> {
+        // Fast path: the keyset's own KIc byte (what every packet sent with this keyset carries).
+        if kic == self.kic_byte() {
+            return Ok(self.kic.cipher());
+        }
+        self.cipher_for_other_kic(kic)
+    }
+
+    fn cipher_for_other_kic(&self, kic: u8) -> Result<&dyn ExpandedCipher, CryptoError> {
         if kic >> 4 != self.kvn.get() {
             return Err(CryptoError::KvnMismatch { field: "KIc", kvn: self.kvn.get(), requested: kic >> 4 });
         }
@@ -524,7 +533,24 @@ impl Keyset {
     /// # Errors
     /// [`CryptoError::KvnMismatch`], [`CryptoError::AlgorithmMismatch`], [`CryptoError::ReservedCoding`],
     /// [`CryptoError::Unsupported`].
+    #[inline]
     pub fn checksum_for_kid(
+        &self,
+        kid: u8,
+        kind: ChecksumKind,
+    ) -> Result<&dyn ExpandedChecksum, CryptoError> {
+        let configured = self.kid.spec.algorithm;
+        // Fast path: the keyset's own KID byte read the way its algorithm is meant to be read.
+        if kid == self.kid_byte()
+            && kind == configured.kind()
+            && configured.kind() != ChecksumKind::DigitalSignature
+        {
+            return Ok(self.kid.checksum());
+        }
+        self.checksum_for_other_kid(kid, kind)
+    }
+
+    fn checksum_for_other_kid(
         &self,
         kid: u8,
         kind: ChecksumKind,
@@ -576,10 +602,11 @@ impl Keyset {
     }
 }
 
-/// The keysets of one card (or one profile), by KVN.
+/// The keysets of one card (or one profile), by KVN (an array indexed by the KVN: the packet path looks a
+/// keyset up for every KIc and KID).
 #[derive(Debug, Default)]
 pub struct Keysets {
-    sets: BTreeMap<Kvn, Keyset>,
+    sets: [Option<Keyset>; 16],
 }
 
 impl Keysets {
@@ -591,41 +618,44 @@ impl Keysets {
 
     /// Adds a keyset, returning the one it replaces (same KVN).
     pub fn insert(&mut self, keyset: Keyset) -> Option<Keyset> {
-        self.sets.insert(keyset.kvn, keyset)
+        let slot = self.sets.get_mut(usize::from(keyset.kvn.get()))?;
+        slot.replace(keyset)
     }
 
     /// Removes the keyset with this KVN, returning it (a key roll that changes the KVN).
     pub fn remove(&mut self, kvn: Kvn) -> Option<Keyset> {
-        self.sets.remove(&kvn)
+        self.sets.get_mut(usize::from(kvn.get()))?.take()
     }
 
     /// The keyset with this KVN.
     #[must_use]
+    #[inline]
     pub fn get(&self, kvn: Kvn) -> Option<&Keyset> {
-        self.sets.get(&kvn)
+        self.sets.get(usize::from(kvn.get()))?.as_ref()
     }
 
     /// The keyset a KIc or KID byte names (its high nibble), if any.
     #[must_use]
+    #[inline]
     pub fn for_key_byte(&self, byte: u8) -> Option<&Keyset> {
-        Kvn::of_key_byte(byte).ok().and_then(|k| self.get(k))
+        self.sets.get(usize::from(byte >> 4))?.as_ref()
     }
 
     /// The keysets in KVN order.
     pub fn iter(&self) -> impl Iterator<Item = &Keyset> {
-        self.sets.values()
+        self.sets.iter().flatten()
     }
 
     /// How many keysets.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.sets.len()
+        self.iter().count()
     }
 
     /// True when there are none.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.sets.is_empty()
+        self.iter().next().is_none()
     }
 
     /// Parses a key file (see the module docs) and expands every key with `provider`.
@@ -735,8 +765,10 @@ pub enum KeyFileError {
     },
 }
 
-const CIPHER_NAMES: &str = "des, des-ecb, 3des2, 3des3, aes";
-const CHECKSUM_NAMES: &str = "des-mac, 3des2-mac, 3des3-mac, aes-cmac, crc16, crc32";
+/// The cipher names of the key file format.
+pub const CIPHER_NAMES: &str = "des, des-ecb, 3des2, 3des3, 3des2-ecb, 3des3-ecb, aes";
+/// The checksum names of the key file format.
+pub const CHECKSUM_NAMES: &str = "des-mac, 3des2-mac, 3des3-mac, aes-cmac, crc16, crc32";
 
 /// The key file's algorithm name for a cipher (the inverse of what [`parse_key_file`] accepts).
 #[must_use]
@@ -744,6 +776,8 @@ pub const fn cipher_file_name(algorithm: CipherAlgorithm) -> Option<&'static str
     match algorithm {
         CipherAlgorithm::DesCbc => Some("des"),
         CipherAlgorithm::DesEcb => Some("des-ecb"),
+        CipherAlgorithm::TripleDes2Ecb => Some("3des2-ecb"),
+        CipherAlgorithm::TripleDes3Ecb => Some("3des3-ecb"),
         CipherAlgorithm::TripleDes2Cbc => Some("3des2"),
         CipherAlgorithm::TripleDes3Cbc => Some("3des3"),
         CipherAlgorithm::AesCbc => Some("aes"),
@@ -765,10 +799,14 @@ pub const fn checksum_file_name(algorithm: ChecksumAlgorithm) -> Option<&'static
     }
 }
 
-fn cipher_from_name(name: &str) -> Option<CipherAlgorithm> {
+/// The cipher a key file algorithm name stands for (see the module docs), `None` for an unknown name.
+#[must_use]
+pub fn cipher_from_name(name: &str) -> Option<CipherAlgorithm> {
     Some(match name {
         "des" => CipherAlgorithm::DesCbc,
         "des-ecb" => CipherAlgorithm::DesEcb,
+        "3des2-ecb" => CipherAlgorithm::TripleDes2Ecb,
+        "3des3-ecb" => CipherAlgorithm::TripleDes3Ecb,
         "3des2" => CipherAlgorithm::TripleDes2Cbc,
         "3des3" => CipherAlgorithm::TripleDes3Cbc,
         "aes" => CipherAlgorithm::AesCbc,
@@ -776,7 +814,10 @@ fn cipher_from_name(name: &str) -> Option<CipherAlgorithm> {
     })
 }
 
-fn checksum_from_name(name: &str, cmac_len: CmacLen) -> Option<ChecksumAlgorithm> {
+/// The checksum a key file algorithm name stands for (`cmac_len` for `aes-cmac`), `None` for an unknown
+/// name.
+#[must_use]
+pub fn checksum_from_name(name: &str, cmac_len: CmacLen) -> Option<ChecksumAlgorithm> {
     Some(match name {
         "des-mac" => ChecksumAlgorithm::DesMac,
         "3des2-mac" => ChecksumAlgorithm::TdesMac2,

@@ -1,8 +1,8 @@
 //! # m2msim-scp80
 //!
 //! SIM-side security for SCP80 OTA (GSM 03.48 → ETSI TS 102 225 / 3GPP TS 31.115) and the AKA functions
-//! of the subscription it provisions. This crate holds the primitives; the secured packet framing lives in
-//! `m2msim_codec::ota`, and securing / verifying whole packets is built on top of both.
+//! of the subscription it provisions: the primitives, and securing / verifying whole packets on both sides on
+//! top of the framing in `m2msim_codec::ota`.
 //!
 //! - [`crypto`]: the KIc ciphers (DES, 3DES 2/3-key, AES, CBC with a zero IV; DES-ECB) and the KID checks
 //!   (CRC16/CRC32 redundancy checks, DES/3DES CBC-MAC, AES-CMAC) behind the [`crypto::SecurityProvider`]
@@ -11,16 +11,28 @@
 //!   (KVN with KIc, KID and KIK, TS 102 225 Annex A) and the TOML key file format ([`keys::Keysets`]).
 //! - [`counter`]: replay counters (CNTR, 5 bytes) per card and KVN behind [`counter::CounterStore`], with
 //!   an in-memory and a crash-safe file-backed store.
+//! - [`packet`]: the sending side of secured packets: [`packet::secure_command`] for every transport and
+//!   SPI, [`packet::CommandSender`] (counter reserved first), PoR verification ([`packet::verify_por`]).
+//! - [`card`]: the receiving side: [`card::CardSecurity`] checks and deciphers command packets in the
+//!   order of the spec and builds the PoR the SPI asks for.
 //! - [`milenage`]: Milenage f1–f5* (3GPP TS 35.206), authentication vectors, AUTN checks, AUTS and the
 //!   sequence number management of TS 33.102 Annex C.
+//! - [`uicc`]: a simulated UICC (sans-IO, APDU in / APDU out): file system with the USIM and the 2G view,
+//!   PINs, AUTHENTICATE, the toolkit side (ENVELOPE, FETCH, TERMINAL RESPONSE), RFM / RAM (PUT KEY) / REFRESH
+//!   applets by TAR behind [`card::CardSecurity`], TOML profiles and card files; with the feature `cli`, a
+//!   TCP server (`uicc::server`: APDU framing and vsmartcard vpcd).
+//! - [`terminal`]: a simulated terminal (ME) driving a card: SMS-PP download, PoR in the DELIVER-REPORT or
+//!   from SEND SHORT MESSAGE, REFRESH, AKA.
 //!
-//! Nothing here does packet framing, reads a clock or draws randomness: RAND values and counters are passed
+//! Nothing here reads a clock or draws randomness (the CLI's TCP server aside): RAND values and counters are passed
 //! in, so that every function can be called from a CLI or a test with fixed inputs.
 
+pub mod card;
 pub mod counter;
 pub mod crypto;
 pub mod keys;
 pub mod milenage;
+pub mod packet;
 pub mod terminal;
 pub mod uicc;
 

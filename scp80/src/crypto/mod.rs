@@ -14,9 +14,9 @@
 //!   expanded objects, so that securing or verifying a packet runs no key schedule and allocates nothing.
 //!   Checksum input is a list of byte slices, because the bytes an RC/CC covers are not contiguous in a
 //!   packet (the RC/CC field itself sits in the middle, and a PoR over SMS starts with the UDH `02 71 00`).
-//! - [`RustCryptoProvider`]: the implementation on the RustCrypto `aes` and `des` block ciphers and the
-//!   `crc` crate. `NullProvider` (tests, fuzzing, feature `insecure-null-provider`) ciphers nothing and
-//!   accepts every checksum, so that fuzzers get past the checks.
+//! - [`RustCryptoProvider`]: the implementation on the RustCrypto `aes` block cipher, the table-driven DES of
+//!   [`des`] and the `crc` crate. `NullProvider` (tests, fuzzing, feature `insecure-null-provider`) ciphers
+//!   nothing and accepts every checksum, so that fuzzers get past the checks.
 //!
 //! MAC verification compares in constant time (`subtle`).
 
@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys::SecretKey;
 
+pub mod des;
 mod modes;
 #[cfg(any(test, fuzzing, feature = "insecure-null-provider"))]
 mod null;
@@ -33,7 +34,7 @@ mod rustcrypto;
 
 #[cfg(any(test, fuzzing, feature = "insecure-null-provider"))]
 pub use null::NullProvider;
-pub use rustcrypto::RustCryptoProvider;
+pub use rustcrypto::{RustCryptoProvider, redundancy_check};
 
 /// The longest RC/CC/DS field this crate computes (8 bytes: DES/3DES CBC-MAC, AES-CMAC-64).
 pub const MAX_CHECKSUM_LEN: usize = 8;
@@ -153,6 +154,13 @@ pub const fn padding_len(len: usize, block: usize) -> usize {
 /// | xx 00 | implicit: agreed beforehand, i.e. the keyset's algorithm |
 ///
 /// AES with b4b3 ≠ 00 is reserved and refused.
+///
+/// Two more algorithms have no KIc coding of their own and are only reachable as the "implicit" algorithm
+/// of a keyset: triple DES in ECB mode with 2 or 3 keys ([`CipherAlgorithm::TripleDes2Ecb`],
+/// [`CipherAlgorithm::TripleDes3Ecb`]). The gsm0348 data set uses them with KIc `04` / `08` (b2b1 = 00
+/// implicit, b4b3 the DES-family mode bits of 3DES 2-key / 3-key), and [`CipherAlgorithm::kic_nibble`] writes
+/// them that way (decision: the mode bits of an implicit KIc carry no meaning in TS 102 225, so they are
+/// set to the matching 3DES mode, as that data set does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CipherAlgorithm {
@@ -166,6 +174,10 @@ pub enum CipherAlgorithm {
     DesEcb,
     /// AES-CBC with a 16, 24 or 32-byte key.
     AesCbc,
+    /// Triple DES EDE (2 keys) in ECB mode: implicit only (see the type docs).
+    TripleDes2Ecb,
+    /// Triple DES EDE (3 keys) in ECB mode: implicit only (see the type docs).
+    TripleDes3Ecb,
     /// A proprietary algorithm (b2b1 = 11); the value is b4b3 (0..=3).
     Proprietary(u8),
 }
@@ -205,15 +217,28 @@ impl CipherAlgorithm {
             Self::TripleDes3Cbc => 0b1001,
             Self::DesEcb => 0b1101,
             Self::AesCbc => 0b0010,
+            Self::TripleDes2Ecb => 0b0100,
+            Self::TripleDes3Ecb => 0b1000,
             Self::Proprietary(b) => ((b & 0b11) << 2) | 0b11,
         }
+    }
+
+    /// True for the ECB modes (each block ciphered alone; no chaining).
+    #[must_use]
+    pub const fn is_ecb(self) -> bool {
+        matches!(self, Self::DesEcb | Self::TripleDes2Ecb | Self::TripleDes3Ecb)
     }
 
     /// The cipher block length: 8 for the DES family, 16 for AES, 0 when unknown (proprietary).
     #[must_use]
     pub const fn block_len(self) -> usize {
         match self {
-            Self::DesCbc | Self::TripleDes2Cbc | Self::TripleDes3Cbc | Self::DesEcb => 8,
+            Self::DesCbc
+            | Self::TripleDes2Cbc
+            | Self::TripleDes3Cbc
+            | Self::DesEcb
+            | Self::TripleDes2Ecb
+            | Self::TripleDes3Ecb => 8,
             Self::AesCbc => 16,
             Self::Proprietary(_) => 0,
         }
@@ -222,7 +247,15 @@ impl CipherAlgorithm {
     /// True for the DES family, whose keys carry parity bits that the cipher ignores.
     #[must_use]
     pub const fn is_des(self) -> bool {
-        matches!(self, Self::DesCbc | Self::TripleDes2Cbc | Self::TripleDes3Cbc | Self::DesEcb)
+        matches!(
+            self,
+            Self::DesCbc
+                | Self::TripleDes2Cbc
+                | Self::TripleDes3Cbc
+                | Self::DesEcb
+                | Self::TripleDes2Ecb
+                | Self::TripleDes3Ecb
+        )
     }
 
     /// A display name ("DES-CBC", "3DES-2key-CBC", …).
@@ -234,6 +267,8 @@ impl CipherAlgorithm {
             Self::TripleDes3Cbc => "3DES-3key-CBC",
             Self::DesEcb => "DES-ECB",
             Self::AesCbc => "AES-CBC",
+            Self::TripleDes2Ecb => "3DES-2key-ECB",
+            Self::TripleDes3Ecb => "3DES-3key-ECB",
             Self::Proprietary(_) => "a proprietary cipher",
         }
     }
@@ -245,8 +280,8 @@ impl CipherAlgorithm {
     pub const fn check_key_len(self, len: usize) -> Result<(), CryptoError> {
         let (ok, expected) = match self {
             Self::DesCbc | Self::DesEcb => (len == 8, "8"),
-            Self::TripleDes2Cbc => (len == 16, "16"),
-            Self::TripleDes3Cbc => (len == 24, "24"),
+            Self::TripleDes2Cbc | Self::TripleDes2Ecb => (len == 16, "16"),
+            Self::TripleDes3Cbc | Self::TripleDes3Ecb => (len == 24, "24"),
             Self::AesCbc => (matches!(len, 16 | 24 | 32), "16, 24 or 32"),
             Self::Proprietary(_) => {
                 return Err(CryptoError::Unsupported { what: "proprietary KIc algorithm (b2b1 = 11)" });

@@ -1,13 +1,13 @@
-//! [`RustCryptoProvider`]: SCP80 cryptography on the RustCrypto `aes` and `des` block ciphers (with their
-//! key schedules zeroized on drop) and the `crc` crate.
+//! [`RustCryptoProvider`]: SCP80 cryptography on the RustCrypto `aes` block cipher, this crate's table-driven
+//! DES ([`super::des`]; key schedules zeroized on drop) and the `crc` crate.
 
 use std::fmt;
 
 use aes::cipher::{Block, BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use aes::{Aes128, Aes192, Aes256};
 use crc::{CRC_16_IBM_SDLC, CRC_32_ISO_HDLC, Crc, Table};
-use des::{Des, TdesEde2, TdesEde3};
 
+use super::des::{Des, TdesEde2, TdesEde3};
 use super::modes::{CmacKey, cbc_decrypt, cbc_encrypt, cbc_mac, ecb_decrypt, ecb_encrypt};
 use super::{
     ChecksumAlgorithm, ChecksumValue, CipherAlgorithm, CryptoError, ExpandedChecksum, ExpandedCipher,
@@ -220,6 +220,21 @@ impl ExpandedChecksum for CrcChecksum {
     }
 }
 
+static CRC16_CHECK: CrcChecksum = CrcChecksum { algorithm: ChecksumAlgorithm::Crc16 };
+static CRC32_CHECK: CrcChecksum = CrcChecksum { algorithm: ChecksumAlgorithm::Crc32 };
+
+/// The keyless redundancy checks CRC16 and CRC32 (TS 102 225 §5.1.3.2, Annex B) as shared static objects;
+/// `None` for any other algorithm. A receiving entity uses them for an RC whose KID names its CRC
+/// explicitly, whatever keyset (if any) the KID's key version names.
+#[must_use]
+pub fn redundancy_check(algorithm: ChecksumAlgorithm) -> Option<&'static dyn ExpandedChecksum> {
+    match algorithm {
+        ChecksumAlgorithm::Crc16 => Some(&CRC16_CHECK),
+        ChecksumAlgorithm::Crc32 => Some(&CRC32_CHECK),
+        _ => None,
+    }
+}
+
 fn cbc<C>(algorithm: CipherAlgorithm, cipher: C) -> Box<dyn ExpandedCipher>
 where
     C: BlockCipherEncrypt + BlockCipherDecrypt + Send + Sync + 'static,
@@ -257,6 +272,12 @@ impl SecurityProvider for RustCryptoProvider {
             (CipherAlgorithm::DesCbc, _) => cbc(algorithm, init::<Des>(key, name, "8")?),
             (CipherAlgorithm::DesEcb, _) => {
                 Box::new(EcbCipher { algorithm, cipher: init::<Des>(key, name, "8")? })
+            }
+            (CipherAlgorithm::TripleDes2Ecb, _) => {
+                Box::new(EcbCipher { algorithm, cipher: init::<TdesEde2>(key, name, "16")? })
+            }
+            (CipherAlgorithm::TripleDes3Ecb, _) => {
+                Box::new(EcbCipher { algorithm, cipher: init::<TdesEde3>(key, name, "24")? })
             }
             (CipherAlgorithm::TripleDes2Cbc, _) => cbc(algorithm, init::<TdesEde2>(key, name, "16")?),
             (CipherAlgorithm::TripleDes3Cbc, _) => cbc(algorithm, init::<TdesEde3>(key, name, "24")?),

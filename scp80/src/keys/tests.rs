@@ -393,9 +393,11 @@ mod props {
     use super::*;
     use proptest::prelude::*;
 
-    const CIPHERS: [(CipherAlgorithm, &[usize]); 5] = [
+    const CIPHERS: [(CipherAlgorithm, &[usize]); 7] = [
         (CipherAlgorithm::DesCbc, &[8]),
         (CipherAlgorithm::DesEcb, &[8]),
+        (CipherAlgorithm::TripleDes2Ecb, &[16]),
+        (CipherAlgorithm::TripleDes3Ecb, &[24]),
         (CipherAlgorithm::TripleDes2Cbc, &[16]),
         (CipherAlgorithm::TripleDes3Cbc, &[24]),
         (CipherAlgorithm::AesCbc, &[16, 24, 32]),

@@ -2,6 +2,9 @@
 //! the command line.
 //!
 //! ```text
+//! scp80 command …    secure a command packet and print it (packet, SMS user data or SMS-DELIVER TPDUs)
+//! scp80 por …        verify and decipher a Proof of Receipt and print it as JSON
+//! scp80 card …       run the card side on one packet and print the outcome and its PoR as JSON
 //! scp80 milenage …   Milenage f1–f5* for one RAND/SQN (JSON)
 //! scp80 uicc new …   create a card file from a profile
 //! scp80 uicc apdu …  send APDUs to a card file (and save it)
@@ -13,13 +16,18 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod card;
+mod command;
 mod milenage;
+mod por;
 mod shared;
 mod uicc;
 
-/// SCP80 secured packets, the simulated UICC and Milenage.
+/// SCP80 secured packets (build them as the OTA server, check them as the card, verify the PoR), the
+/// simulated UICC and Milenage.
 ///
-/// Hex arguments may contain spaces and colons and start with 0x.
+/// Hex arguments may contain spaces and colons and start with 0x. Keys come either as --kic-key/--kid-key
+/// (the algorithms follow from the KIc/KID bytes) or from a key file (--keys, TOML: see the README).
 #[derive(Parser)]
 #[command(name = "scp80", version, about, long_about)]
 struct Cli {
@@ -29,6 +37,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Secure a command packet (the sending entity) and print it in hex.
+    Command(command::Args),
+    /// Verify (and decipher) a PoR against the command it answers; print it as JSON.
+    Por(por::Args),
+    /// Run the card side (receiving entity) on one packet: checks, deciphering, counters, PoR; print JSON.
+    Card(card::Args),
     /// Compute Milenage (3GPP TS 35.206) f1, f1*, f2–f5, f5* and AUTN for one RAND and SQN; print JSON.
     Milenage(milenage::Args),
     /// The simulated UICC: create card files, send APDUs, serve a card over TCP.
@@ -48,6 +62,9 @@ fn main() -> ExitCode {
         }
     };
     let result = match &cli.cmd {
+        Cmd::Command(a) => command::run(a),
+        Cmd::Por(a) => por::run(a),
+        Cmd::Card(a) => card::run(a),
         Cmd::Milenage(a) => milenage::run(a),
         Cmd::Uicc(c) => uicc::run(c),
     };

@@ -441,6 +441,12 @@ impl<A> CardSecurity<A> {
         self
     }
 
+    /// The policy.
+    #[must_use]
+    pub const fn policy(&self) -> &CardPolicy {
+        &self.policy
+    }
+
     /// The card's id in the counter store.
     #[must_use]
     pub const fn card_id(&self) -> &CardId {
@@ -453,10 +459,20 @@ impl<A> CardSecurity<A> {
         &self.keysets
     }
 
+    /// The keysets, to change them (a card's RAM application replaces keysets with PUT KEY).
+    pub fn keysets_mut(&mut self) -> &mut Keysets {
+        &mut self.keysets
+    }
+
     /// The TAR table.
     #[must_use]
     pub const fn tars(&self) -> &TarTable<A> {
         &self.tars
+    }
+
+    /// The TAR table, to change it (a card installing an application).
+    pub fn tars_mut(&mut self) -> &mut TarTable<A> {
+        &mut self.tars
     }
 
     /// The application behind a TAR.

@@ -2,9 +2,8 @@
 //! secured packet → RFM / REFRESH applet → PoR in the DELIVER-REPORT or by SEND SHORT MESSAGE, REFRESH
 //! (UICC reset) → new session, AKA.
 //!
-//! These run with the card's built-in `UnsecuredOnly` packet layer and a profile whose applications admit
-//! unsecured packets (MSL 00), so that the wiring is tested independently of the ciphers; the secured
-//! flows are in `uicc_scp80.rs`.
+//! These use unsecured packets (SPI1 00) to a profile whose applications admit them (MSL 00), so that the
+//! wiring is tested independently of the ciphers; the secured flows are in `uicc_scp80.rs`.
 #![allow(clippy::unwrap_used)] // test code
 
 use m2msim_codec::apdu::{Cla, CommandApdu, ResponseApdu, StatusWord};
@@ -288,7 +287,7 @@ fn por_by_sms_submit_and_concatenated_command() {
     let Output::SmsSubmit { tpdu, .. } = &out[3] else { panic!("{:?}", out[3]) };
     let submit = Submit::decode_exact(tpdu).unwrap();
     assert_eq!(submit.destination, ota_server());
-    assert_eq!(submit.pid.0, 0x7F);
+    assert_eq!(submit.pid.0, 0x00, "PID 00 as the real-card SEND SHORT MESSAGE of scp80_vectors.json");
     let ud = submit.user_data.encode();
     let por = ResponseUserData::decode_exact(&ud[1..]).unwrap();
     let (status, data) = por_data(&por);

@@ -14,16 +14,18 @@
 //!   implicitly (the MF, the ADF, DF_GSM) with no current EF; commands in class `00` or `A0` run against
 //!   the card's files with the access domain of the TAR ([`Rights`]), in a selection of their own that
 //!   never disturbs the terminal's.
-//! - [`RefreshApplet`]: a toolkit applet that issues the proactive REFRESH (see its docs for the command
-//!   it takes and why).
+//! - [`RefreshApplet`]: a toolkit applet (TAR `B2 00 00` in the example profile, configurable) that issues
+//!   the proactive REFRESH with the qualifier its command carries: STORE DATA `80 E2 80 00 03 80 01 <qq>`,
+//!   `qq` = `04` for a UICC reset. TS 102 226 has no remote refresh, and S3-090907 step 4 ("reset the
+//!   USIM") needs one; see [`RefreshApplet`] for why STORE DATA.
 //! - [`super::isd::IsdApplet`]: the issuer security domain for RAM (GlobalPlatform PUT KEY, GET DATA).
 //!
 //! Another applet is a type implementing [`Applet`], installed with [`super::Uicc::install_applet`] under
 //! its own TAR (or, to be part of card files, a new [`super::profile::ApplicationKind`] with its settings).
 //! The Alt 3b key-slot applet of m2m.md §4.5 (b), for instance, takes STORE DATA `80 E2 90 00 A0 {…}` like
 //! [`RefreshApplet`], and has in its [`AppletContext`] all it acts on: EF_IMSI in `fs`, K and OPc in
-//! `subscriber` ([`super::auth::Subscriber::replace_keys`]), the OTA keyset in `keysets` (with
-//! `reset_counters`), and REFRESH in `proactive`.
+//! `subscriber` ([`super::auth::Subscriber::replace_keys`]), the OTA keyset through `keyset_updates`,
+//! and REFRESH in `proactive`.
 
 use std::fmt;
 
@@ -87,6 +89,16 @@ impl PacketInfo {
     }
 }
 
+/// A keyset change an applet asks for: `keyset` is added, replacing the keyset `replaces` (when given);
+/// both KVNs' receive counters restart at zero.
+#[derive(Debug)]
+pub struct KeysetUpdate {
+    /// The KVN of the keyset it replaces, if any.
+    pub replaces: Option<Kvn>,
+    /// The new keyset.
+    pub keyset: crate::keys::Keyset,
+}
+
 /// What an applet may use while it processes a command (the card lends it for one command packet).
 #[derive(Debug)]
 pub struct AppletContext<'a> {
@@ -94,14 +106,14 @@ pub struct AppletContext<'a> {
     pub fs: &'a mut FileSystem,
     /// The PIN state shown in select responses.
     pub pins: PinSummary,
-    /// The card's OTA keysets (RAM may replace them).
-    pub keysets: &'a mut Keysets,
+    /// The card's OTA keysets as they were when the packet arrived.
+    pub keysets: &'a Keysets,
+    /// Keyset changes to make once the PoR is built (PUT KEY; see the `ota` module).
+    pub keyset_updates: &'a mut Vec<KeysetUpdate>,
     /// The crypto provider the card expands keys with.
     pub provider: &'a dyn SecurityProvider,
     /// Proactive commands to queue (REFRESH, SEND SHORT MESSAGE …).
     pub proactive: &'a mut ProactiveQueue,
-    /// KVNs whose receive counter must restart at zero (set by key replacement).
-    pub reset_counters: &'a mut Vec<Kvn>,
     /// The subscription keys (K, OPc, SQN state), when the card has them: an applet that switches the
     /// subscription (Alt 3b) replaces them with [`super::auth::Subscriber::replace_keys`].
     pub subscriber: Option<&'a mut super::auth::Subscriber>,
@@ -311,7 +323,7 @@ impl Applet for RfmApplet {
 /// The REFRESH applet: a toolkit applet with its own TAR (default `B2 00 00`) whose one command makes the
 /// card issue the proactive REFRESH (TS 102 223 §6.4.7) with the qualifier it carries.
 ///
-/// TS 102 226 has no remote refresh, and S3-090907's last step ("reset the USIM") needs one; in the field
+/// TS 102 226 has no remote refresh, and S3-090907 step 4 ("reset the USIM") needs one; in the field
 /// a vendor applet does it (m2m.md §4.4). Its command is GlobalPlatform STORE DATA (GP 2.2 §11.11),
 /// `80 E2 P1 00 Lc 80 01 <qualifier>`: P1 with b8 set (last block; b5–b4 `10` for BER-TLV is accepted
 /// but not required), P2 `00` (block 0), data a TLV `80 01` holding the REFRESH qualifier (`04` = UICC

@@ -24,9 +24,10 @@
 //! The new keys get the algorithms their type and length name: KIc and KIK DES (8), 3DES 2-key (16),
 //! 3DES 3-key (24) or AES-CBC; KID the matching CBC-MAC or AES-CMAC (keeping the replaced KID's CMAC
 //! length). Keys not sent keep the replaced keyset's values; a new keyset needs at least KIc and KID.
-//! Whenever a keyset is written, its receive counter restarts at zero: the new keys start a new counter
-//! space, and packets under the old keys no longer verify, which is how a new operator locks the old one
-//! out (m2m.md §1, Alt 3a).
+//! The change takes effect once the PoR of the packet is built (the PoR is secured with the old keys, so
+//! the sender can verify it). Whenever a keyset is written, its receive counter restarts at zero: the new
+//! keys start a new counter space, and packets under the old keys no longer verify, which is how a new
+//! operator locks the old one out (m2m.md §1, Alt 3a).
 //!
 //! Status words: `6A80` bad data (unknown key type, bad length, KCV mismatch, KVN out of range or taken),
 //! `6A86` P1/P2, `6A88` the keyset to replace does not exist, `6985` the packet's keyset has no KIK (or the
@@ -35,7 +36,7 @@
 use m2msim_codec::apdu::{CommandApdu, ResponseApdu, StatusWord};
 use m2msim_codec::rfm::P3Rule;
 
-use super::applet::{Applet, AppletContext};
+use super::applet::{Applet, AppletContext, KeysetUpdate};
 use crate::crypto::{
     ChecksumAlgorithm, CipherAlgorithm, CmacLen, CryptoError, ExpandedCipher, SecurityProvider,
 };
@@ -214,12 +215,7 @@ fn put_key(apdu: &CommandApdu, ctx: &mut AppletContext<'_>) -> Result<Vec<u8>, S
     let (Some(kic), Some(kid)) = (kic, kid) else { return Err(StatusWord::WRONG_DATA) };
     let keyset = Keyset::new(ctx.provider, KeysetSpec { kvn: new_kvn, kic, kid, kik })
         .map_err(|_| StatusWord::WRONG_DATA)?;
-    if let Some(o) = old_kvn {
-        ctx.keysets.remove(o);
-        ctx.reset_counters.push(o);
-    }
-    ctx.keysets.insert(keyset);
-    ctx.reset_counters.push(new_kvn);
+    ctx.keyset_updates.push(KeysetUpdate { replaces: old_kvn, keyset });
     Ok(response)
 }
 
@@ -298,22 +294,25 @@ mod tests {
         cntr: Cntr([0, 0, 0, 0, 1]),
     };
 
-    /// Runs one command on the ISD of the example card; returns (response, KVNs whose counter restarts).
-    fn run(card: &mut Uicc, packet: PacketInfo, apdu: &str) -> (ResponseApdu, Vec<u8>) {
+    /// Runs one command on the ISD of the example card and applies its keyset changes; returns the
+    /// response and the (replaced, new) KVNs.
+    fn run(card: &mut Uicc, packet: PacketInfo, apdu: &str) -> (ResponseApdu, Vec<(Option<u8>, u8)>) {
         let apdu = CommandApdu::decode_exact(&h(apdu)).unwrap();
-        let mut reset = Vec::new();
+        let mut updates = Vec::new();
         let mut ctx = AppletContext {
             fs: &mut card.fs,
             pins: card.pins.summary(),
-            keysets: &mut card.keysets,
+            keysets: card.security.keysets(),
+            keyset_updates: &mut updates,
             provider: card.provider.as_ref(),
             proactive: &mut card.proactive,
-            reset_counters: &mut reset,
             subscriber: card.subscriber.as_mut(),
             packet,
         };
         let r = IsdApplet.process(&apdu, &mut ctx);
-        (r, reset.iter().map(|k| k.get()).collect())
+        let kvns = updates.iter().map(|u| (u.replaces.map(Kvn::get), u.keyset.kvn().get())).collect();
+        card.apply(updates);
+        (r, kvns)
     }
 
     fn card() -> Uicc {
@@ -345,8 +344,8 @@ mod tests {
         let apdu = format!("80D80081{:02X}{data}", h(&data).len());
         let (r, reset) = run(&mut c, SECURED_BY_KVN1, &apdu);
         assert_eq!(r, ResponseApdu::new(h("03C35280013808840DE5"), StatusWord::OK));
-        assert_eq!(reset, vec![3]);
-        let ks = c.keysets.get(Kvn::new(3).unwrap()).unwrap();
+        assert_eq!(reset, vec![(None, 3)]);
+        let ks = c.keysets().get(Kvn::new(3).unwrap()).unwrap();
         assert_eq!(ks.kic().spec().algorithm(), CipherAlgorithm::AesCbc);
         assert_eq!(ks.kid().spec().algorithm(), ChecksumAlgorithm::AesCmac { len: CmacLen::Eight });
         assert_eq!(ks.kic().spec().key().expose_secret(), h("000102030405060708090a0b0c0d0e0f"));
@@ -357,9 +356,9 @@ mod tests {
         let data = format!("04 8810{ENC1}03C35280 8810{ENC2}03013808");
         let (r, reset) = run(&mut c, SECURED_BY_KVN1, &format!("80D80181{:02X}{data}", h(&data).len()));
         assert_eq!(r.sw, StatusWord::OK);
-        assert_eq!(reset, vec![1, 4]);
-        assert!(c.keysets.get(Kvn::new(1).unwrap()).is_none());
-        let ks = c.keysets.get(Kvn::new(4).unwrap()).unwrap();
+        assert_eq!(reset, vec![(Some(1), 4)]);
+        assert!(c.keysets().get(Kvn::new(1).unwrap()).is_none());
+        let ks = c.keysets().get(Kvn::new(4).unwrap()).unwrap();
         // Keys not sent keep the replaced keyset's: KVN 1's 3DES KIK.
         assert_eq!(ks.kik().unwrap().spec().algorithm(), CipherAlgorithm::TripleDes2Cbc);
         // One key only (P2 02: the KID of KVN 2, replaced in place), without a KCV.
@@ -399,7 +398,7 @@ mod tests {
             &put("0081", &good),
         );
         assert_eq!(r.sw, StatusWord::WRONG_DATA);
-        assert!(c.keysets.get(Kvn::new(3).unwrap()).is_none());
+        assert!(c.keysets().get(Kvn::new(3).unwrap()).is_none());
         // An unsecured packet has no KIK.
         let plain = PacketInfo { spi: Spi([0, 0]), ..SECURED_BY_KVN1 };
         assert_eq!(run(&mut c, plain, &put("0081", &good)).0.sw, StatusWord::CONDITIONS_NOT_SATISFIED);
@@ -425,7 +424,7 @@ mod tests {
             );
         }
         assert_eq!(run(&mut c, SECURED_BY_KVN1, &put("0001", &good)).0.sw, StatusWord::WRONG_DATA);
-        assert_eq!(c.keysets.len(), 2);
+        assert_eq!(c.keysets().len(), 2);
         // Other instructions and classes.
         assert_eq!(run(&mut c, SECURED_BY_KVN1, "80E60000").0.sw, StatusWord::INS_NOT_SUPPORTED);
         assert_eq!(run(&mut c, SECURED_BY_KVN1, "00D80081").0.sw, StatusWord::CLA_NOT_SUPPORTED);

@@ -7,7 +7,8 @@
 //! its `[state]` section, persists it); the file system ([`fs::FileSystem`]); PINs ([`pin::Pins`]); AKA
 //! ([`auth::Subscriber`]); the toolkit applications by TAR ([`applet::Applet`]: RFM, RAM on the ISD with
 //! PUT KEY, the REFRESH applet); the proactive queue ([`proactive::ProactiveQueue`]); the OTA path
-//! ([`ota`]).
+//! ([`ota`]), whose secured-packet checks and PoRs are [`crate::card::CardSecurity`]'s (it holds the
+//! card's keysets, TAR table with MSLs and receive counters).
 //!
 //! # Commands
 //!
@@ -78,7 +79,8 @@ use self::commands::{Channel, Class, Ctx, Fail, Reply, Rights, Scope};
 use self::fs::FileSystem;
 use self::pin::{KEY_REF_PIN1, PIN_LEN, Pins, Presentation};
 use self::proactive::{ProactiveError, ProactiveQueue};
-use crate::counter::Counter;
+use crate::card::{CardSecurity, Msl};
+use crate::counter::{CardId, Counter};
 use crate::crypto::SecurityProvider;
 use crate::keys::{Keysets, Kvn};
 
@@ -113,10 +115,11 @@ pub struct Uicc {
     pins: Pins,
     subscriber: Option<Subscriber>,
     provider: Arc<dyn SecurityProvider>,
-    keysets: Keysets,
-    counters: BTreeMap<Kvn, Counter>,
+    /// Keysets, TARs with their MSLs, receive counters: the secured-packet layer.
+    security: CardSecurity<()>,
+    card_id: CardId,
     apps: BTreeMap<[u8; 3], Application>,
-    security: Box<dyn ota::PacketSecurity>,
+    submit_reference: u8,
     powered: bool,
     channel: Channel,
     terminal_profile: Option<Vec<u8>>,
@@ -163,13 +166,19 @@ impl Uicc {
     /// The OTA keysets.
     #[must_use]
     pub const fn keysets(&self) -> &Keysets {
-        &self.keysets
+        self.security.keysets()
+    }
+
+    /// The secured-packet layer: keysets, TAR table, counters, policy.
+    #[must_use]
+    pub const fn security(&self) -> &CardSecurity<()> {
+        &self.security
     }
 
     /// The receive counter (the RE's CNTR) of a keyset: zero when never used.
     #[must_use]
     pub fn counter(&self, kvn: Kvn) -> Counter {
-        self.counters.get(&kvn).copied().unwrap_or(Counter::ZERO)
+        self.security.counters().current(&self.card_id, kvn).unwrap_or(Counter::ZERO)
     }
 
     /// The applications by TAR.
@@ -198,12 +207,8 @@ impl Uicc {
     /// Registers `applet` under `tar` with the minimum security level `msl` (an SPI first byte), replacing
     /// what was there. Applets installed this way are not written to the card file.
     pub fn install_applet(&mut self, tar: Tar, msl: u8, applet: Box<dyn Applet>) {
+        self.security.tars_mut().insert(tar, Msl(msl), ());
         self.apps.insert(tar.0, Application { tar, msl, config: None, applet });
-    }
-
-    /// Replaces the secured-packet layer (see [`ota::PacketSecurity`]).
-    pub fn set_packet_security(&mut self, security: Box<dyn ota::PacketSecurity>) {
-        self.security = security;
     }
 
     /// Powers the card on (cold reset) and returns the ATR.
@@ -308,7 +313,7 @@ impl Uicc {
                 if apdu.p1 != 0 || apdu.p2 != 0 {
                     return Ok(Fail::WrongP1P2.into());
                 }
-                self.envelope(class, apdu.data())
+                self.envelope(apdu.data())
             }
             0x12 => self.fetch(class, apdu),
             0x14 => self.terminal_response(class, apdu),

@@ -37,6 +37,9 @@
 //! access = "full"                              # rfm only: full | pin1
 //! msl = "16"                                   # minimum SPI1 (hex byte)
 //!
+//! [ota]                                        # (written before the arrays above in a real file)
+//! replay_status = "06"                         # PoR status for a replayed counter: 02 (default) or 06
+//!
 //! [[file]]                                     # in order: parents before children
 //! path = "3F00/2FE2"                           # from 3F00, or from ADF.<label>
 //! name = "EF_ICCID"                            # optional
@@ -71,7 +74,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use m2msim_codec::hexser;
-use m2msim_codec::ota::Tar;
+use m2msim_codec::ota::{PorStatus, Tar};
 use m2msim_codec::sms::concat::{PacketKind, Reassembler};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -83,8 +86,9 @@ use super::fs::{AccessCondition, EfBody, FileSystem, FsError, NewFile, NodeId, N
 use super::isd::IsdApplet;
 use super::pin::{Pin, PinError, Pins};
 use super::proactive::ProactiveQueue;
-use super::{Application, DEFAULT_ATR, Uicc, ota};
-use crate::counter::Counter;
+use super::{Application, DEFAULT_ATR, Uicc};
+use crate::card::{CardPolicy, CardSecurity, Msl, TarTable};
+use crate::counter::{CardId, Counter, CounterStore, MemoryCounterStore};
 use crate::crypto::{RustCryptoProvider, SecurityProvider};
 use crate::keys::{self, Keyset, Keysets, Kvn};
 use crate::milenage::{SqnParams, opc_from_op};
@@ -159,6 +163,24 @@ impl<'de> Deserialize<'de> for SecretHex {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = Zeroizing::new(String::deserialize(d)?);
         hexser::parse_hex(&text).map(|v| Self(Zeroizing::new(v))).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Serde for `Option<u8>` as two hex digits.
+mod opt_byte {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(b: &Option<u8>, s: S) -> Result<S::Ok, S::Error> {
+        match b {
+            Some(b) => m2msim_codec::hexser::byte::serialize(b, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
+        #[derive(Deserialize)]
+        struct Hex(#[serde(with = "m2msim_codec::hexser::byte")] u8);
+        Ok(Option::<Hex>::deserialize(d)?.map(|h| h.0))
     }
 }
 
@@ -368,6 +390,10 @@ pub struct OtaSpec {
     /// Applications by TAR.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub application: Vec<ApplicationSpec>,
+    /// The PoR status for a replayed counter (equal to the stored one): `02` (default) or `06` as real
+    /// cards answer (see [`crate::card::CardPolicy`]).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_byte")]
+    pub replay_status: Option<u8>,
 }
 
 /// The type of a `[[file]]` entry.
@@ -818,7 +844,8 @@ impl Uicc {
             })
             .transpose()?;
         let keysets = build_keysets(&profile.ota.keyset, provider.as_ref())?;
-        let mut counters = BTreeMap::new();
+        let card_id = CardId::new("uicc").map_err(|_| invalid("card", "card id"))?;
+        let store: Arc<dyn CounterStore> = Arc::new(MemoryCounterStore::new());
         for (kvn, value) in &st.counters {
             let kvn = kvn
                 .parse::<u8>()
@@ -830,13 +857,15 @@ impl Uicc {
                 .flatten()
                 .and_then(Counter::new)
                 .ok_or_else(|| invalid("state.counters", "values are 10 hex digits"))?;
-            counters.insert(kvn, v);
+            store.set(&card_id, kvn, v).map_err(|_| invalid("state.counters", "counter store"))?;
         }
         let mut apps = BTreeMap::new();
+        let mut tars = TarTable::new();
         for a in &profile.ota.application {
             if apps.contains_key(&a.tar.0) {
                 return Err(invalid(format!("ota.application {}", a.tar), "TAR used twice"));
             }
+            tars.insert(a.tar, Msl(a.msl), ());
             apps.insert(
                 a.tar.0,
                 Application { tar: a.tar, msl: a.msl, config: Some(a.clone()), applet: a.applet()? },
@@ -846,6 +875,11 @@ impl Uicc {
         if atr.len() < 2 || atr.len() > 33 {
             return Err(invalid("card.atr", "an ATR has 2 to 33 bytes"));
         }
+        let policy = match profile.ota.replay_status {
+            None => CardPolicy::default(),
+            Some(code @ (0x02 | 0x06)) => CardPolicy { replay_status: PorStatus::from_u8(code) },
+            Some(_) => return Err(invalid("ota.replay_status", "02 or 06")),
+        };
         let channel = Channel::at(&fs, fs.mf());
         let mut card = Self {
             atr,
@@ -854,10 +888,10 @@ impl Uicc {
             pins,
             subscriber,
             provider,
-            keysets,
-            counters,
+            security: CardSecurity::new(card_id.clone(), keysets, tars, store).with_policy(policy),
+            card_id,
             apps,
-            security: ota::default_security(),
+            submit_reference: 0,
             powered: false,
             channel,
             terminal_profile: None,
@@ -897,8 +931,10 @@ impl Uicc {
             },
             subscriber,
             ota: OtaSpec {
-                keyset: keyset_tables(&self.keysets),
+                keyset: keyset_tables(self.keysets()),
                 application: self.apps.values().filter_map(|a| a.config.clone()).collect(),
+                replay_status: (self.security.policy().replay_status != CardPolicy::default().replay_status)
+                    .then(|| self.security.policy().replay_status.code()),
             },
             files: file_specs(&self.fs),
             state: StateSpec {
@@ -907,8 +943,10 @@ impl Uicc {
                 adm1_left: Some(pins.adm1.left),
                 sqn: self.subscriber.as_ref().map(|s| s.sqn().entries().to_vec()).unwrap_or_default(),
                 counters: self
-                    .counters
+                    .keysets()
                     .iter()
+                    .map(|ks| (ks.kvn(), self.counter(ks.kvn())))
+                    .filter(|(_, v)| *v != Counter::ZERO)
                     .map(|(k, v)| (k.get().to_string(), hex::encode(v.to_bytes())))
                     .collect(),
             },

@@ -524,14 +524,14 @@ mod robustness {
             let mut c = card();
             let format = if expanded { applet::ScriptFormat::Expanded } else { applet::ScriptFormat::Compact };
             let mut rfm = applet::RfmApplet::new(applet::RfmRoot::Adf("USIM".into()), format, Rights::FULL);
-            let mut reset = Vec::new();
+            let mut updates = Vec::new();
             let mut ctx = applet::AppletContext {
                 fs: &mut c.fs,
                 pins: c.pins.summary(),
-                keysets: &mut c.keysets,
+                keysets: c.security.keysets(),
+                keyset_updates: &mut updates,
                 provider: c.provider.as_ref(),
                 proactive: &mut c.proactive,
-                reset_counters: &mut reset,
                 subscriber: c.subscriber.as_mut(),
                 packet: applet::PacketInfo {
                     tar: Tar([0xB0, 0, 0x11]),
@@ -570,4 +570,19 @@ mod robustness {
             while t.poll_output().is_some() {}
         }
     }
+}
+
+#[test]
+fn truncated_profiles_never_panic() {
+    let text = super::profile::EXAMPLE_PROFILE;
+    let mut accepted = 0;
+    for (i, _) in text.char_indices() {
+        if let Ok(p) = CardProfile::from_toml(&text[..i])
+            && Uicc::from_profile(&p).is_ok()
+        {
+            accepted += 1;
+        }
+    }
+    // Cut inside the pins table, nothing builds; cut between files, a smaller card does.
+    assert!(accepted > 0 && accepted < text.len());
 }

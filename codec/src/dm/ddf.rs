@@ -1,16 +1,38 @@
 //! The typed model of a Device Description Framework document (OMA DM 1.2.1 TND §7–§8, DTD
-//! `OMA-SUP-DTD_DM_DDF-V1_2`, namespace `syncml:dmddf1.2`) and of run-time node properties (TND §7).
+//! `OMA-SUP-DTD_DM_DDF-V1_2`, namespace `syncml:dmddf1.2`) and of TNDS objects (DM 1.2.1 TNDS §9: the same
+//! DTD with run-time properties and values), with its codec in XML and WBXML (code page 2).
+//!
+//! Types: [`MgmtTree`] (the document), [`DdfNode`] (a node: `DFProperties` in a DDF, `RTProperties` and
+//! `Value` in a TNDS object), [`DfProperties`], [`RtProperties`], [`Format`], [`AccessTypes`],
+//! [`Occurrence`], [`Scope`], [`DfType`].
 //!
 //! ```text
-//! MgmtTree (VerDTD, Man?, Mod?, Node+)
-//! Node (NodeName, Path?, RTProperties?, DFProperties?, (Node* | Value?))
-//! DFProperties (AccessType, DefaultValue?, Description?, DFFormat, Occurrence?, Scope?, DFTitle?, DFType?, CaseSense?)
+//! MgmtTree     (VerDTD, Man?, Mod?, Node+)
+//! Node         (NodeName, Path?, RTProperties?, DFProperties?, (Node* | Value?))
+//! RTProperties (ACL?, Format?, Name?, Size?, Title?, TStamp?, Type?, VerNo?)
+//! DFProperties (AccessType, DefaultValue?, Description?, DFFormat, Occurrence?, Scope?, DFTitle?, DFType?,
+//!               CaseSense?)
+//! AccessType   (Add?, Copy?, Delete?, Exec?, Get?, Replace?)
+//! DFFormat, Format (b64 | bin | bool | chr | int | node | null | xml | date | time | float)
+//! Occurrence   (One | ZeroOrOne | ZeroOrMore | OneOrMore | ZeroOrN | OneOrN)   Scope (Permanent | Dynamic)
+//! DFType, Type (MIME | DDFName)                  CaseSense (CS | CIS)
 //! ```
 //! An empty `NodeName` marks an unnamed placeholder node (`<x>` in the MO tables): its instances get their names at
 //! run time. These types describe management objects to the client's DM tree, which validates every command
 //! against them (format, access types, occurrence).
+//!
+//! Reading and writing ([`MgmtTree::decode`], [`MgmtTree::from_tree`], [`MgmtTree::to_xml`],
+//! [`MgmtTree::to_wbxml`]) follow the rules of the SyncML model ([`crate::syncml::model`]): elements in
+//! the DTD order above, read in any order; token texts (`NodeName`, `Path`, `VerDTD`, `MIME`, `ACL`, …)
+//! trimmed, free texts (`Value`, `DefaultValue`, `Description`, `DFTitle`, `Title`) kept exactly; unknown
+//! elements kept in `extra`; [`Mode::Strict`](crate::xml::Mode) rejects a missing `NodeName`, `DFFormat`
+//! or `AccessType`, lenient fills defaults. `Occurrence` One, the default, is not written.
 
 use serde::{Deserialize, Serialize};
+
+use crate::syncml::tree::Element;
+
+mod codec;
 
 /// Node format (TND §7.7.3 Format, DDF `DFFormat`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -233,7 +255,7 @@ pub enum Scope {
     Dynamic,
 }
 
-/// DDF `DFProperties`: the description of one node.
+/// DDF `DFProperties`: the description of one node (TND §8.4).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DfProperties {
     /// Allowed commands.
@@ -246,7 +268,7 @@ pub struct DfProperties {
     pub description: Option<String>,
     /// `DFFormat`.
     pub format: Format,
-    /// `Occurrence` (default One).
+    /// `Occurrence` (default One; written only when it is not One).
     #[serde(default)]
     pub occurrence: Occurrence,
     /// `Scope` (absent in many real DDFs: `None`).
@@ -261,9 +283,33 @@ pub struct DfProperties {
     /// `CaseSense`: true = `CS` (the default), false = `CIS`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case_sense: Option<bool>,
+    /// Unknown children of `DFProperties`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra: Vec<Element>,
 }
 
-/// DDF `DFType` (TND §8.4).
+/// The properties of a node with no `DFProperties` ([`DdfNode::props`]).
+static NO_DF_PROPERTIES: DfProperties = DfProperties {
+    access_type: AccessTypes {
+        add: false,
+        copy: false,
+        delete: false,
+        exec: false,
+        get: false,
+        replace: false,
+    },
+    default_value: None,
+    description: None,
+    format: Format::Chr,
+    occurrence: Occurrence::One,
+    scope: None,
+    title: None,
+    df_type: None,
+    case_sense: None,
+    extra: Vec::new(),
+};
+
+/// DDF `DFType` and TNDS `RTProperties/Type` (TND §8.4, TNDS §9.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DfType {
@@ -273,27 +319,90 @@ pub enum DfType {
     DdfName(String),
 }
 
-/// A DDF `Node`: its name (empty for a placeholder), optional path, description and children.
+/// TNDS `RTProperties`: the run-time properties of a node as a TNDS object carries them (DM 1.2.1 TNDS
+/// §9.2.3, TND §7): `ACL?, Format?, Name?, Size?, Title?, TStamp?, Type?, VerNo?`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RtProperties {
+    /// `ACL` (`Get=*&Replace=srv`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<String>,
+    /// `Format` (`<Format><chr/></Format>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<Format>,
+    /// `Name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `Size` (bytes of the value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// `Title`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// `TStamp` (ISO 8601 text, kept as sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tstamp: Option<String>,
+    /// `Type` (`MIME` or `DDFName`).
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<DfType>,
+    /// `VerNo` (text, kept as sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ver_no: Option<String>,
+    /// Unknown children.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra: Vec<Element>,
+}
+
+/// A DDF or TNDS `Node` (TND §8, TNDS §9): `NodeName, Path?, RTProperties?, DFProperties?, (Node* | Value?)`.
+///
+/// A DDF node has `DFProperties` (its description); a TNDS node has `RTProperties` and, for a leaf,
+/// `Value`. An empty `NodeName` marks an unnamed placeholder node (`<x>` in the MO tables).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DdfNode {
     /// `NodeName` (empty for an unnamed placeholder `<x>`).
     pub name: String,
-    /// `Path` (where the MO root is placed).
+    /// `Path` (where the node is placed: the URI of its parent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// `DFProperties`.
-    #[serde(default)]
-    pub props: DfProperties,
+    /// `RTProperties` (TNDS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rt_properties: Option<RtProperties>,
+    /// `DFProperties` (DDF).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub df_properties: Option<DfProperties>,
+    /// `Value` (TNDS leaves): text; binary values are base64 text (TNDS §9.2.3.1.7: `bin` values are written
+    /// base64 in XML; a raw `OPAQUE` value in WBXML is read as base64 text too, decision: one form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
     /// Child nodes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<DdfNode>,
+    /// Unknown children.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra: Vec<Element>,
 }
 
 impl DdfNode {
+    /// A node described by `props`.
+    #[must_use]
+    pub fn described(name: impl Into<String>, props: DfProperties) -> Self {
+        Self { name: name.into(), df_properties: Some(props), ..Self::default() }
+    }
+
     /// True for an unnamed placeholder (dynamic name).
     #[must_use]
     pub fn is_placeholder(&self) -> bool {
         self.name.is_empty()
+    }
+
+    /// The node's `DFProperties` (a node without them has no access types, `chr`, One).
+    #[must_use]
+    pub fn props(&self) -> &DfProperties {
+        self.df_properties.as_ref().unwrap_or(&NO_DF_PROPERTIES)
+    }
+
+    /// The node's `DFProperties`, created empty if there are none.
+    pub fn props_mut(&mut self) -> &mut DfProperties {
+        self.df_properties.get_or_insert_with(DfProperties::default)
     }
 
     /// The child description matching `name`: the named child, else the placeholder child.
@@ -304,9 +413,15 @@ impl DdfNode {
             .find(|c| c.name == name)
             .or_else(|| self.children.iter().find(|c| c.is_placeholder()))
     }
+
+    /// This node and every node below it.
+    #[must_use]
+    pub fn count(&self) -> usize {
+        1 + self.children.iter().map(DdfNode::count).sum::<usize>()
+    }
 }
 
-/// A DDF document (`MgmtTree`).
+/// A DDF or TNDS document (`MgmtTree`, TND §8, TNDS §9): `VerDTD, Man?, Mod?, Node+`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct MgmtTree {
     /// `VerDTD` (1.2).
@@ -319,6 +434,52 @@ pub struct MgmtTree {
     pub model: Option<String>,
     /// Top-level nodes.
     pub nodes: Vec<DdfNode>,
+    /// Unknown children.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra: Vec<Element>,
+}
+
+impl MgmtTree {
+    /// An empty tree with `VerDTD` 1.2.
+    #[must_use]
+    pub fn new() -> Self {
+        Self { ver_dtd: "1.2".to_owned(), ..Self::default() }
+    }
+
+    /// Every node with its URI, depth first: a top-level node's URI is its `Path` joined with its
+    /// `NodeName` (`Path` `.` and name `DevInfo` give `./DevInfo`; an empty or missing `Path` gives the name
+    /// alone), a child's is its parent's URI, `/` and its name (the `Path`s of inner nodes, which DDFs like
+    /// the AOSP one repeat, are not consulted).
+    #[must_use]
+    pub fn iter(&self) -> Vec<(String, &DdfNode)> {
+        let mut out = Vec::new();
+        fn walk<'a>(uri: String, n: &'a DdfNode, out: &mut Vec<(String, &'a DdfNode)>) {
+            out.push((uri.clone(), n));
+            for c in &n.children {
+                walk(format!("{uri}/{}", c.name), c, out);
+            }
+        }
+        for n in &self.nodes {
+            let uri = match n.path.as_deref().map(str::trim) {
+                None | Some("") => n.name.clone(),
+                Some(p) => format!("{}/{}", p.trim_end_matches('/'), n.name),
+            };
+            walk(uri, n, &mut out);
+        }
+        out
+    }
+
+    /// The node at `uri` (as [`MgmtTree::iter`] names them).
+    #[must_use]
+    pub fn find(&self, uri: &str) -> Option<&DdfNode> {
+        self.iter().into_iter().find(|(u, _)| u == uri).map(|(_, n)| n)
+    }
+
+    /// The number of nodes in the document.
+    #[must_use]
+    pub fn node_count(&self) -> usize {
+        self.nodes.iter().map(DdfNode::count).sum()
+    }
 }
 
 #[cfg(test)]

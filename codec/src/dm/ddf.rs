@@ -529,4 +529,293 @@ mod tests {
         };
         assert!(n.child_for("1").unwrap().is_placeholder());
     }
+
+    // ---- codec ----------------------------------------------------------------------------------------
+
+    use crate::syncml::model::ModelError;
+    use crate::syncml::tree::Profile;
+    use crate::xml::Mode;
+    use proptest::prelude::*;
+
+    /// A DDF in the style of TND §8 (DevInfo-like), every property used once.
+    const DDF: &str = "<MgmtTree xmlns='syncml:dmddf1.2'><VerDTD>1.2</VerDTD><Man>Acme</Man><Mod>X1</Mod>
+      <Node><NodeName>DevInfo</NodeName><Path>.</Path>
+        <DFProperties><AccessType><Get/></AccessType><DFFormat><node/></DFFormat><Scope><Permanent/></Scope>
+          <DFType><DDFName>urn:oma:mo:oma-dm-devinfo:1.0</DDFName></DFType></DFProperties>
+        <Node><NodeName>DevId</NodeName>
+          <DFProperties><AccessType><Get/><Replace/></AccessType><DefaultValue>IMEI:0</DefaultValue>
+            <Description> The unique id </Description><DFFormat><chr/></DFFormat>
+            <Occurrence><ZeroOrN>5</ZeroOrN></Occurrence><DFTitle>Device id</DFTitle>
+            <DFType><MIME>text/plain</MIME></DFType><CaseSense><CIS/></CaseSense></DFProperties>
+        </Node>
+        <Node><NodeName/><DFProperties><AccessType><Add/><Copy/><Delete/><Exec/><Get/><Replace/></AccessType>
+          <DFFormat><node/></DFFormat><Occurrence><ZeroOrMore/></Occurrence><Scope><Dynamic/></Scope>
+          </DFProperties></Node>
+      </Node></MgmtTree>";
+
+    #[test]
+    fn ddf_reads_typed() {
+        let t = MgmtTree::from_xml_str(DDF).unwrap();
+        assert_eq!(
+            (t.ver_dtd.as_str(), t.man.as_deref(), t.model.as_deref()),
+            ("1.2", Some("Acme"), Some("X1"))
+        );
+        assert_eq!(t.node_count(), 3);
+        let root = t.find("./DevInfo").unwrap();
+        assert_eq!(root.props().scope, Some(Scope::Permanent));
+        assert_eq!(root.props().df_type, Some(DfType::DdfName("urn:oma:mo:oma-dm-devinfo:1.0".into())));
+        let id = t.find("./DevInfo/DevId").unwrap();
+        let p = id.props();
+        assert_eq!(p.access_type, AccessTypes::GET_REPLACE);
+        assert_eq!(p.occurrence, Occurrence::ZeroOrN(5));
+        assert_eq!(p.description.as_deref(), Some(" The unique id "), "free text is kept exactly");
+        assert_eq!((p.default_value.as_deref(), p.title.as_deref()), (Some("IMEI:0"), Some("Device id")));
+        assert_eq!(p.case_sense, Some(false));
+        let any = t.find("./DevInfo/").unwrap();
+        assert!(any.is_placeholder());
+        assert_eq!(any.props().access_type, AccessTypes::ALL);
+        assert_eq!(root.child_for("whatever").map(|n| n.name.as_str()), Some(""));
+        for p in [
+            Profile::rtk(),
+            Profile { xml_style: crate::syncml::tree::XmlStyle::Indent(1), ..Profile::rtk() },
+        ] {
+            let x = t.to_xml(&p).unwrap();
+            assert_eq!(MgmtTree::from_xml_str(&x).unwrap(), t, "{x}");
+        }
+        let w = t.to_wbxml(&Profile::rtk()).unwrap();
+        // WBXML 1.2, FPI in the string table (no registered id), then the MgmtTree tag on page 2: SWITCH_PAGE 2.
+        assert_eq!(w[..5], [0x02, 0x00, 0x00, 0x6A, 0x1A]);
+        assert_eq!(&w[5..31], b"-//OMA//DTD-DM-DDF 1.2//EN");
+        assert_eq!(w[31..34], [0x00, 0x02, 0x60]);
+        assert_eq!(MgmtTree::decode(&w, Mode::Strict).unwrap(), t);
+        // The libwbxml profile strips the blanks of the Description, as xml2wbxml and wbxml2xml do.
+        let lw = MgmtTree::decode(&t.to_wbxml(&Profile::libwbxml()).unwrap(), Mode::Strict).unwrap();
+        assert_eq!(lw.find("./DevInfo/DevId").unwrap().props().description.as_deref(), Some("The unique id"));
+        let lx = MgmtTree::from_xml_str(&t.to_xml(&Profile::libwbxml()).unwrap()).unwrap();
+        assert_eq!(lx, lw);
+    }
+
+    #[test]
+    fn tnds_reads_typed() {
+        let x = "<MgmtTree xmlns='syncml:dmddf1.2'><VerDTD>1.2</VerDTD><Node><NodeName>E-Mail</NodeName>
+          <Path>./OperatorX</Path><RTProperties><ACL>Get=*</ACL><Format><node/></Format>
+          <Type><DDFName>com.operatorX.dm/1.0/EMail</DDFName></Type></RTProperties>
+          <Node><NodeName>POPServer</NodeName><RTProperties><Format><chr/></Format><Name>pop</Name><Size>18</Size>
+          <Title>Server</Title><TStamp>20010711T163817Z</TStamp><Type><MIME>text/plain</MIME></Type>
+          <VerNo>3</VerNo></RTProperties><Value>mail.Operatorx.com</Value></Node></Node></MgmtTree>";
+        let t = MgmtTree::from_xml_str(x).unwrap();
+        let pop = t.find("./OperatorX/E-Mail/POPServer").unwrap();
+        assert_eq!(pop.value.as_deref(), Some("mail.Operatorx.com"));
+        let rt = pop.rt_properties.as_ref().unwrap();
+        assert_eq!(rt.format, Some(Format::Chr));
+        assert_eq!((rt.size, rt.ver_no.as_deref(), rt.name.as_deref()), (Some(18), Some("3"), Some("pop")));
+        assert_eq!(rt.type_, Some(DfType::Mime("text/plain".into())));
+        assert!(pop.df_properties.is_none());
+        assert_eq!(pop.props().format, Format::Chr, "no DFProperties: the empty description");
+        assert_eq!(
+            t.find("./OperatorX/E-Mail").unwrap().rt_properties.as_ref().unwrap().acl.as_deref(),
+            Some("Get=*")
+        );
+        assert_eq!(
+            t.to_xml_fragment(),
+            "<MgmtTree xmlns='syncml:dmddf1.2'><VerDTD>1.2</VerDTD><Node><NodeName>E-Mail</NodeName>\
+             <Path>./OperatorX</Path><RTProperties><ACL>Get=*</ACL><Format><node/></Format><Type>\
+             <DDFName>com.operatorX.dm/1.0/EMail</DDFName></Type></RTProperties><Node><NodeName>POPServer\
+             </NodeName><RTProperties><Format><chr/></Format><Name>pop</Name><Size>18</Size><Title>Server</Title>\
+             <TStamp>20010711T163817Z</TStamp><Type><MIME>text/plain</MIME></Type><VerNo>3</VerNo>\
+             </RTProperties><Value>mail.Operatorx.com</Value></Node></Node></MgmtTree>"
+        );
+    }
+
+    fn invalid(x: &str) -> (String, &'static str) {
+        match MgmtTree::from_xml_str(x) {
+            Err(ModelError::Invalid { path, reason }) => (path, reason),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn ddf_errors_name_the_element() {
+        let node = |props: &str| {
+            format!(
+                "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>a</NodeName></Node><Node><NodeName>b</NodeName>\
+                     <DFProperties>{props}</DFProperties></Node></MgmtTree>"
+            )
+        };
+        let (p, r) = invalid(&node("<AccessType><Get/></AccessType>"));
+        assert_eq!((p.as_str(), r), ("MgmtTree/Node[2]/DFProperties/DFFormat", "missing (required here)"));
+        let (p, r) = invalid(&node("<AccessType><Get/></AccessType><DFFormat><text/></DFFormat>"));
+        assert_eq!((p.as_str(), r), ("MgmtTree/Node[2]/DFProperties/DFFormat/text", "not a DDF format"));
+        let (p, r) = invalid(&node("<AccessType><Get/><Put/></AccessType><DFFormat><chr/></DFFormat>"));
+        assert_eq!((p.as_str(), r), ("MgmtTree/Node[2]/DFProperties/AccessType/Put", "not an access type"));
+        let (p, r) = invalid(&node(
+            "<AccessType/><DFFormat><chr/></DFFormat><Occurrence><ZeroOrN>many</ZeroOrN></Occurrence>",
+        ));
+        assert_eq!(
+            (p.as_str(), r),
+            ("MgmtTree/Node[2]/DFProperties/Occurrence/ZeroOrN", "not a number (decimal digits expected)")
+        );
+        let (p, r) = invalid(&node("<AccessType/><DFFormat><chr/><int/></DFFormat>"));
+        assert_eq!(
+            (p.as_str(), r),
+            ("MgmtTree/Node[2]/DFProperties/DFFormat/int", "only one value may be given here")
+        );
+        let (p, r) = invalid("<MgmtTree><VerDTD>1.2</VerDTD><Node><Path>.</Path></Node></MgmtTree>");
+        assert_eq!((p.as_str(), r), ("MgmtTree/Node/NodeName", "missing (required here)"));
+        // Lenient: defaults.
+        let t = MgmtTree::decode(node("<AccessType><Get/><Put/></AccessType>").as_bytes(), Mode::Lenient)
+            .unwrap();
+        assert_eq!(t.nodes[1].props().format, Format::Chr);
+        assert!(matches!(
+            MgmtTree::from_xml_str("<SyncML/>"),
+            Err(ModelError::WrongDocument { found: crate::syncml::tree::Language::SyncMl12, .. })
+        ));
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        "([a-zA-Z0-9&<>'=.:/_-]([ a-zA-Z0-9&<>=._-]{0,8}[a-zA-Z0-9])?)?"
+    }
+
+    fn df_props() -> impl Strategy<Value = DfProperties> {
+        (
+            any::<[bool; 6]>(),
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+            proptest::sample::select(vec![
+                Format::B64,
+                Format::Bin,
+                Format::Bool,
+                Format::Chr,
+                Format::Int,
+                Format::Node,
+                Format::Null,
+                Format::Xml,
+                Format::Date,
+                Format::Time,
+                Format::Float,
+            ]),
+            prop_oneof![
+                Just(Occurrence::One),
+                Just(Occurrence::ZeroOrOne),
+                Just(Occurrence::ZeroOrMore),
+                Just(Occurrence::OneOrMore),
+                any::<u32>().prop_map(Occurrence::ZeroOrN),
+                any::<u32>().prop_map(Occurrence::OneOrN)
+            ],
+            proptest::option::of(prop_oneof![Just(Scope::Permanent), Just(Scope::Dynamic)]),
+            proptest::option::of(text()),
+            proptest::option::of(prop_oneof![
+                text().prop_map(DfType::Mime),
+                text().prop_map(DfType::DdfName)
+            ]),
+            proptest::option::of(any::<bool>()),
+        )
+            .prop_map(
+                |(
+                    [add, copy, delete, exec, get, replace],
+                    default_value,
+                    description,
+                    format,
+                    occurrence,
+                    scope,
+                    title,
+                    df_type,
+                    case_sense,
+                )| DfProperties {
+                    access_type: AccessTypes { add, copy, delete, exec, get, replace },
+                    default_value,
+                    description,
+                    format,
+                    occurrence,
+                    scope,
+                    title,
+                    df_type,
+                    case_sense,
+                    extra: Vec::new(),
+                },
+            )
+    }
+
+    fn rt_props() -> impl Strategy<Value = RtProperties> {
+        (
+            proptest::option::of(text()),
+            proptest::option::of(proptest::sample::select(vec![Format::Chr, Format::Node, Format::Bin])),
+            proptest::option::of(text()),
+            proptest::option::of(any::<u64>()),
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+            proptest::option::of(prop_oneof![
+                text().prop_map(DfType::Mime),
+                text().prop_map(DfType::DdfName)
+            ]),
+            proptest::option::of("[0-9]{1,5}"),
+        )
+            .prop_map(|(acl, format, name, size, title, tstamp, type_, ver_no)| RtProperties {
+                acl,
+                format,
+                name,
+                size,
+                title,
+                tstamp,
+                type_,
+                ver_no,
+                extra: Vec::new(),
+            })
+    }
+
+    fn ddf_node() -> impl Strategy<Value = DdfNode> {
+        let leaf = (
+            text(),
+            proptest::option::of(text()),
+            proptest::option::of(rt_props()),
+            proptest::option::of(df_props()),
+            proptest::option::of(text()),
+        )
+            .prop_map(|(name, path, rt, df, value)| DdfNode {
+                name,
+                path,
+                rt_properties: rt,
+                df_properties: df,
+                value,
+                ..DdfNode::default()
+            });
+        leaf.prop_recursive(3, 16, 3, |inner| {
+            (text(), proptest::option::of(df_props()), proptest::collection::vec(inner, 1..3)).prop_map(
+                |(name, df, children)| DdfNode { name, df_properties: df, children, ..DdfNode::default() },
+            )
+        })
+    }
+
+    fn mgmt_tree() -> impl Strategy<Value = MgmtTree> {
+        (
+            text(),
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+            proptest::collection::vec(ddf_node(), 1..3),
+        )
+            .prop_map(|(ver_dtd, man, model, nodes)| MgmtTree {
+                ver_dtd,
+                man,
+                model,
+                nodes,
+                extra: Vec::new(),
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn ddf_round_trips(t in mgmt_tree()) {
+            for p in [Profile::rtk(), Profile::libwbxml()] {
+                let x = t.to_xml(&p).unwrap();
+                prop_assert_eq!(&MgmtTree::from_xml_str(&x).unwrap(), &t, "{}", x);
+                let w = t.to_wbxml(&p).unwrap();
+                prop_assert_eq!(&MgmtTree::decode(&w, Mode::Strict).unwrap(), &t);
+            }
+            prop_assert_eq!(&MgmtTree::from_xml_str(&t.to_xml_fragment()).unwrap(), &t);
+            let j = serde_json::to_string(&t).unwrap();
+            prop_assert_eq!(serde_json::from_str::<MgmtTree>(&j).unwrap(), t);
+        }
+    }
 }

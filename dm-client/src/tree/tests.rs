@@ -653,8 +653,8 @@ fn list_tnds() {
         data(&r),
         "<MgmtTree xmlns='syncml:dmddf1.2'><VerDTD>1.2</VerDTD>\
          <Node><NodeName>Items</NodeName><Path>./Test</Path><RTProperties><Format><node/></Format>\
-         <Type><DDFName/></Type></RTProperties>\
-         <Node><NodeName>a</NodeName><RTProperties><Format><node/></Format><Type><DDFName/></Type>\
+         <Type><DDFName></DDFName></Type></RTProperties>\
+         <Node><NodeName>a</NodeName><RTProperties><Format><node/></Format><Type><DDFName></DDFName></Type>\
          </RTProperties><Node><NodeName>Val</NodeName><RTProperties><Format><chr/></Format>\
          <Type><MIME>text/plain</MIME></Type></RTProperties><Value>first</Value></Node></Node></Node>\
          </MgmtTree>"

@@ -139,13 +139,13 @@ mod tests {
             "<MgmtTree xmlns='syncml:dmddf1.2'><VerDTD>1.2</VerDTD>\
              <Node><NodeName>X</NodeName><Path>.</Path><RTProperties><ACL>Get=*&amp;Add=a</ACL>\
              <Format><node/></Format><Type><DDFName>urn:x</DDFName></Type></RTProperties>\
-             <Node><NodeName>A</NodeName><RTProperties><ACL/><Format><chr/></Format>\
+             <Node><NodeName>A</NodeName><RTProperties><ACL></ACL><Format><chr/></Format>\
              <Type><MIME>text/plain</MIME></Type></RTProperties><Value>a&lt;b&amp;c</Value></Node>\
-             <Node><NodeName>B</NodeName><RTProperties><ACL/><Format><bin/></Format>\
+             <Node><NodeName>B</NodeName><RTProperties><ACL></ACL><Format><bin/></Format>\
              <Type><MIME>text/plain</MIME></Type></RTProperties><Value>AAEC</Value></Node>\
-             <Node><NodeName>S</NodeName><RTProperties><ACL/><Format><node/></Format>\
-             <Type><DDFName/></Type></RTProperties>\
-             <Node><NodeName>D</NodeName><RTProperties><ACL/><Format><int/></Format>\
+             <Node><NodeName>S</NodeName><RTProperties><ACL></ACL><Format><node/></Format>\
+             <Type><DDFName></DDFName></Type></RTProperties>\
+             <Node><NodeName>D</NodeName><RTProperties><ACL></ACL><Format><int/></Format>\
              <Type><MIME>text/plain</MIME></Type></RTProperties><Value>1</Value></Node></Node></Node>\
              </MgmtTree>"
         );

@@ -24,13 +24,10 @@ fn met(name: &'static str) -> Element {
     Element::new(Namespace::MetInf, name)
 }
 
-/// A leaf with text; empty text gives an element without content (`<X/>`, a bare WBXML tag).
+/// A leaf with text. Empty text stays an (empty) text child, written `<X></X>` in XML and `STR_I ""` in
+/// WBXML, as the RTK writes empty PCDATA (the AOSP `<TargetRef></TargetRef>`); it reads back the same.
 pub(crate) fn leaf(ns: Namespace, name: &'static str, text: &str) -> Element {
-    let mut e = Element::new(ns, name);
-    if !text.is_empty() {
-        e.children.push(Node::Text(text.to_owned()));
-    }
-    e
+    Element::new(ns, name).with(Node::Text(text.to_owned()))
 }
 
 fn push(parent: &mut Element, e: Element) {
@@ -291,11 +288,18 @@ fn chal(c: &Chal) -> Element {
 }
 
 /// The content of a `Data` element under `format` (see the model's module documentation).
+///
+/// Empty data is an empty text in XML (`<Data></Data>`) and no content in WBXML, where the profile's
+/// [`EmptyData`](crate::syncml::tree::EmptyData) picks `0F` or the RTK's `4F 03 00 01`.
 pub(crate) fn data(d: &Data, format: Option<&str>, t: Target) -> Result<Vec<Node>> {
+    let empty = || match t.encoding {
+        Encoding::Xml => vec![Node::Text(String::new())],
+        Encoding::Wbxml => Vec::new(),
+    };
     Ok(match d {
-        Data::Text(s) if s.is_empty() => Vec::new(),
+        Data::Text(s) if s.is_empty() => empty(),
         Data::Text(s) => vec![Node::Text(s.clone())],
-        Data::Bytes(b) if b.is_empty() => Vec::new(),
+        Data::Bytes(b) if b.is_empty() => empty(),
         Data::Bytes(b) if binary_format(format) == Some(true) && t.encoding == Encoding::Wbxml => {
             if t.flavor == Flavor::Libwbxml {
                 return Err(ModelError::Unsupported(

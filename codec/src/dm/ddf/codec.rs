@@ -2,7 +2,7 @@
 
 use super::{AccessTypes, DdfNode, DfProperties, DfType, Format, MgmtTree, Occurrence, RtProperties, Scope};
 use crate::reader::{Decode as _, Encode as _};
-use crate::syncml::model::decode::Ctx;
+use crate::syncml::model::decode::{Ctx, canon};
 use crate::syncml::model::encode::leaf;
 use crate::syncml::model::{Encoding, ModelError};
 use crate::syncml::tree::{self, Element, Language, Namespace, Node, Profile};
@@ -107,7 +107,7 @@ fn mgmt_tree<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<MgmtTree> {
             "Man" => c.once(el, i, e, &mut man, &mut t.extra, |c, e| c.token(e))?,
             "Mod" => c.once(el, i, e, &mut model, &mut t.extra, |c, e| c.token(e))?,
             "Node" => t.nodes.push(c.child(el, i, node_of)?),
-            _ => t.extra.push(e.clone()),
+            _ => t.extra.push(canon(e)),
         }
     }
     t.ver_dtd = c.required(ver_dtd, "VerDTD")?;
@@ -131,7 +131,7 @@ fn node_of<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<DdfNode> {
             "DFProperties" => c.once(el, i, e, &mut df, &mut n.extra, df_properties)?,
             "Value" => c.once(el, i, e, &mut value, &mut n.extra, |c, e| value_text(c, e))?,
             "Node" => n.children.push(c.child(el, i, node_of)?),
-            _ => n.extra.push(e.clone()),
+            _ => n.extra.push(canon(e)),
         }
     }
     n.name = c.required(name, "NodeName")?;
@@ -207,7 +207,7 @@ fn rt_properties<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<RtProperties> {
             "TStamp" => c.once(el, i, e, &mut tstamp, &mut p.extra, |c, e| c.token(e))?,
             "Type" => c.once(el, i, e, &mut type_, &mut p.extra, df_type)?,
             "VerNo" => c.once(el, i, e, &mut ver_no, &mut p.extra, |c, e| c.token(e))?,
-            _ => p.extra.push(e.clone()),
+            _ => p.extra.push(canon(e)),
         }
     }
     p.acl = acl;
@@ -293,7 +293,7 @@ fn df_properties<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<DfProperties> {
             "DFTitle" => c.once(el, i, e, &mut title, &mut p.extra, |c, e| c.text(e))?,
             "DFType" => c.once(el, i, e, &mut ty, &mut p.extra, df_type)?,
             "CaseSense" => c.once(el, i, e, &mut cs, &mut p.extra, case_sense)?,
-            _ => p.extra.push(e.clone()),
+            _ => p.extra.push(canon(e)),
         }
     }
     p.access_type = c.required(access, "AccessType")?;

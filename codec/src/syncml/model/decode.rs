@@ -33,6 +33,41 @@ pub(crate) fn decode_b64_text(s: &str) -> Option<Vec<u8>> {
     }
 }
 
+/// The canonical form of an element the model keeps as it is (`extra`, [`Command::Other`], [`Data::Nodes`]):
+/// CDATA and UTF-8 `OPAQUE` become text, adjacent texts merge, and white space between child elements is
+/// dropped — so that the element reads back the same from either encoding. Binary `OPAQUE` stays.
+pub(crate) fn canon(e: &Element) -> Element {
+    Element { ns: e.ns, name: e.name.clone(), children: canon_nodes(e.children.clone()) }
+}
+
+fn canon_nodes(nodes: Vec<Node>) -> Vec<Node> {
+    let structured = nodes.iter().any(|n| matches!(n, Node::Element(_) | Node::Document(_)));
+    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
+    for n in nodes {
+        let n = match n {
+            Node::CData(t) => Node::Text(t),
+            Node::Opaque(b) => match String::from_utf8(b) {
+                Ok(t) => Node::Text(t),
+                Err(e) => Node::Opaque(e.into_bytes()),
+            },
+            Node::Element(x) => Node::Element(canon(&x)),
+            Node::Document(mut d) => {
+                d.root = canon(&d.root);
+                Node::Document(d)
+            }
+            t @ Node::Text(_) => t,
+        };
+        match (out.last_mut(), n) {
+            (Some(Node::Text(prev)), Node::Text(t)) => prev.push_str(&t),
+            (_, n) => out.push(n),
+        }
+    }
+    if structured {
+        out.retain(|n| !matches!(n, Node::Text(t) if is_space(t)));
+    }
+    out
+}
+
 /// The decoding context: mode and the path from the root.
 pub(crate) struct Ctx<'a> {
     mode: Mode,
@@ -118,7 +153,7 @@ impl<'a> Ctx<'a> {
             if self.strict() {
                 return self.child(parent, i, |c, _| Err(c.err("repeated (may occur once)")));
             }
-            extra.push(e.clone());
+            extra.push(canon(e));
             return Ok(());
         }
         *slot = Some(self.child(parent, i, f)?);
@@ -205,7 +240,7 @@ pub(super) fn message(doc: &Document, mode: Mode) -> Result<SyncMl> {
         match e.name.as_ref() {
             "SyncHdr" => c.once(root, i, e, &mut hdr, &mut extra, sync_hdr)?,
             "SyncBody" => c.once(root, i, e, &mut body, &mut extra, sync_body)?,
-            _ => extra.push(e.clone()),
+            _ => extra.push(canon(e)),
         }
     }
     let hdr = c.required(hdr, "SyncHdr")?;
@@ -234,7 +269,7 @@ fn sync_hdr<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<SyncHdr> {
             "NoResp" => c.flag(el, i, &mut no_resp)?,
             "Cred" => c.once(el, i, e, &mut cred, &mut extra, self::cred)?,
             "Meta" => c.once(el, i, e, &mut meta, &mut extra, self::meta)?,
-            _ => extra.push(e.clone()),
+            _ => extra.push(canon(e)),
         }
     }
     Ok(SyncHdr {
@@ -261,7 +296,7 @@ fn sync_body<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<SyncBody> {
         };
         if e.name == "Final" {
             if body.final_ && !c.strict() {
-                body.extra.push(e.clone());
+                body.extra.push(canon(e));
             } else if body.final_ {
                 return c.child(el, i, |c, _| Err(c.err("repeated (may occur once)")));
             } else {
@@ -288,7 +323,7 @@ fn command<'a>(c: &mut Ctx<'a>, e: &'a Element) -> Result<Command> {
         "Exec" => Command::Exec(exec(c, e)?),
         "Results" => Command::Results(results(c, e)?),
         "Status" => Command::Status(status(c, e)?),
-        _ => Command::Other(e.clone()),
+        _ => Command::Other(canon(e)),
     })
 }
 
@@ -317,7 +352,7 @@ fn item_command<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<ItemCommand> {
             "Cred" => c.once(el, i, e, &mut cred, &mut extra, self::cred)?,
             "Meta" => c.once(el, i, e, &mut meta, &mut extra, self::meta)?,
             "Item" => at.push(i),
-            _ => extra.push(e.clone()),
+            _ => extra.push(canon(e)),
         }
     }
     cmd.cmd_id = c.required(cmd_id, "CmdID")?;
@@ -351,7 +386,7 @@ fn alert<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<Alert> {
             }
             "Correlator" => c.once(el, i, e, &mut correlator, &mut extra, |c, e| c.token(e))?,
             "Item" => at.push(i),
-            _ => extra.push(e.clone()),
+            _ => extra.push(canon(e)),
         }
     }
     Ok(Alert {
@@ -402,7 +437,7 @@ fn exec<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<Exec> {
             "Meta" => c.once(el, i, e, &mut meta, &mut extra, self::meta)?,
             "Correlator" => c.once(el, i, e, &mut correlator, &mut extra, |c, e| c.token(e))?,
             "Item" => c.once(el, i, e, &mut at, &mut extra, move |_, _| Ok(i))?,
-            _ => extra.push(e.clone()),
+            _ => extra.push(canon(e)),
         }
     }
     let item = match at {
@@ -429,7 +464,7 @@ fn results<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<Results> {
             "TargetRef" => r.target_refs.push(c.child(el, i, |c, e| c.token(e))?),
             "SourceRef" => r.source_refs.push(c.child(el, i, |c, e| c.token(e))?),
             "Item" => at.push(i),
-            _ => r.extra.push(e.clone()),
+            _ => r.extra.push(canon(e)),
         }
     }
     r.cmd_id = c.required(cmd_id, "CmdID")?;
@@ -467,7 +502,7 @@ fn status<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<Status> {
                 c.once(el, i, e, &mut code, &mut extra, |c, e| c.code("not a status code (a number)", e))?;
             }
             "Item" => at.push(i),
-            _ => extra.push(e.clone()),
+            _ => extra.push(canon(e)),
         }
     }
     Ok(Status {
@@ -517,7 +552,7 @@ fn item<'a>(c: &mut Ctx<'a>, el: &'a Element, inherited: Option<&str>) -> Result
             "Meta" => c.once(el, i, e, &mut meta, &mut it.extra, self::meta)?,
             "Data" => c.once(el, i, e, &mut data_at, &mut it.extra, move |_, _| Ok(i))?,
             "MoreData" => c.flag(el, i, &mut it.more_data)?,
-            _ => it.extra.push(e.clone()),
+            _ => it.extra.push(canon(e)),
         }
     }
     let format = effective_format(meta.as_ref(), None).or(inherited).map(str::to_owned);
@@ -543,7 +578,7 @@ fn location<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<Location> {
         match e.name.as_ref() {
             "LocURI" => c.once(el, i, e, &mut loc_uri, &mut extra, |c, e| c.token(e))?,
             "LocName" => c.once(el, i, e, &mut loc_name, &mut extra, |c, e| c.token(e))?,
-            _ => extra.push(e.clone()),
+            _ => extra.push(canon(e)),
         }
     }
     Ok(Location { loc_uri: c.required(loc_uri, "LocURI")?, loc_name, extra })
@@ -561,7 +596,7 @@ fn cred<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<Cred> {
         match e.name.as_ref() {
             "Meta" => c.once(el, i, e, &mut meta, &mut extra, self::meta)?,
             "Data" => c.once(el, i, e, &mut data_at, &mut extra, move |_, _| Ok(i))?,
-            _ => extra.push(e.clone()),
+            _ => extra.push(canon(e)),
         }
     }
     let format = meta.as_ref().and_then(|m: &Meta| m.format.clone());
@@ -583,7 +618,7 @@ fn chal<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<Chal> {
         };
         match e.name.as_ref() {
             "Meta" => c.once(el, i, e, &mut meta, &mut extra, self::meta)?,
-            _ => extra.push(e.clone()),
+            _ => extra.push(canon(e)),
         }
     }
     Ok(Chal { meta: c.required(meta, "Meta")?, extra })
@@ -602,7 +637,7 @@ pub(crate) fn data(el: &Element, format: Option<&str>) -> Result<Data> {
         let significant: Vec<&Node> = el.children.iter().filter(|n| !blank(n)).collect();
         return Ok(match significant.as_slice() {
             [Node::Document(d)] => Data::Document(d.clone()),
-            _ => Data::Nodes(significant.into_iter().cloned().collect()),
+            _ => Data::Nodes(canon_nodes(significant.into_iter().cloned().collect())),
         });
     }
     if let (Some(raw), [Node::Opaque(b)]) = (binary, el.children.as_slice()) {
@@ -616,7 +651,7 @@ pub(crate) fn data(el: &Element, format: Option<&str>) -> Result<Data> {
             Node::Text(t) | Node::CData(t) => text.push_str(t),
             Node::Opaque(b) => match std::str::from_utf8(b) {
                 Ok(t) => text.push_str(t),
-                Err(_) => return Ok(Data::Nodes(el.children.clone())),
+                Err(_) => return Ok(Data::Nodes(canon_nodes(el.children.clone()))),
             },
             Node::Element(_) | Node::Document(_) => {}
         }
@@ -656,7 +691,7 @@ pub(crate) fn meta<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<Meta> {
             "EMI" => m.emi.push(c.child(el, i, |c, e| c.token(e))?),
             "Mem" => c.once(el, i, e, &mut mem, &mut extra, self::mem)?,
             "FieldLevel" => c.flag(el, i, &mut m.field_level)?,
-            _ => extra.push(e.clone()),
+            _ => extra.push(canon(e)),
         }
     }
     m.format = format;
@@ -695,7 +730,7 @@ fn anchor<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<Anchor> {
         match e.name.as_ref() {
             "Last" => c.once(el, i, e, &mut last, &mut extra, |c, e| c.token(e))?,
             "Next" => c.once(el, i, e, &mut next, &mut extra, |c, e| c.token(e))?,
-            _ => extra.push(e.clone()),
+            _ => extra.push(canon(e)),
         }
     }
     Ok(Anchor { last, next: c.required(next, "Next")?, extra })
@@ -714,7 +749,7 @@ fn mem<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<Mem> {
             "SharedMem" => c.flag(el, i, &mut m.shared_mem)?,
             "FreeMem" => c.once(el, i, e, &mut free_mem, &mut extra, |c, e| c.number(e))?,
             "FreeID" => c.once(el, i, e, &mut free_id, &mut extra, |c, e| c.number(e))?,
-            _ => extra.push(e.clone()),
+            _ => extra.push(canon(e)),
         }
     }
     m.free_mem = c.required(free_mem, "FreeMem")?;

@@ -672,6 +672,22 @@ mod tests {
         ));
     }
 
+    /// Nodes as deep as the XML layer allows read and write back within a test thread's stack.
+    #[test]
+    fn deep_trees_stay_within_the_stack() {
+        let depth = crate::xml::MAX_DEPTH - 4;
+        let x = format!(
+            "<MgmtTree><VerDTD>1.2</VerDTD>{}{}</MgmtTree>",
+            "<Node><NodeName>n</NodeName>".repeat(depth),
+            "</Node>".repeat(depth)
+        );
+        let t = MgmtTree::from_xml_str(&x).unwrap();
+        assert_eq!(t.node_count(), depth);
+        assert_eq!(MgmtTree::decode(&t.to_wbxml(&Profile::rtk()).unwrap(), Mode::Strict).unwrap(), t);
+        assert_eq!(MgmtTree::from_xml_str(&t.to_xml(&Profile::rtk()).unwrap()).unwrap(), t);
+        assert_eq!(t.iter().len(), depth);
+    }
+
     fn text() -> impl Strategy<Value = String> {
         "([a-zA-Z0-9&<>'=.:/_-]([ a-zA-Z0-9&<>=._-]{0,8}[a-zA-Z0-9])?)?"
     }

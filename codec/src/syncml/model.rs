@@ -8,8 +8,8 @@
 //!
 //! # Layers
 //!
-//! The model reads from and writes to the element tree of [`tree`](super::tree) (which converts to XML
-//! and WBXML under a [`Profile`]). The conversion is semantic and canonical:
+//! The model reads from and writes to the element tree of [`tree`] (which converts to XML
+//! and WBXML under a [`Profile`](tree::Profile)). The conversion is semantic and canonical:
 //! - elements are written in the order of the SyncML RepPro 1.2 DTD and the MetInf 1.2 DTD (below);
 //!   they are read in any order;
 //! - whitespace between elements is not kept; leading and trailing XML whitespace of the text of
@@ -43,7 +43,7 @@
 //! ```
 //! The orders are the RepPro 1.2 and MetInf 1.2 DTDs as we know them from memory and from what the RTK
 //! writes (the AOSP packets follow them); `FieldLevel` (MetInf 1.2 only) is placed last, which we could
-//! not check against the DTD text [M]. `Correlator` of `Alert` and `Exec` follows DM 1.2.1 RepPro §4.
+//! not check against the DTD text \[M\]. `Correlator` of `Alert` and `Exec` follows DM 1.2.1 RepPro §4.
 //!
 //! # Data and its Format
 //!
@@ -67,7 +67,8 @@
 //! element with its zero value (`0`, `""`, code 0; a missing `CmdRef` of a `Status` for `SyncHdr` is
 //! therefore `0`, which is what it means), keeps a second occurrence in `extra`, and ignores stray text.
 //! Both modes reject values that are not what the element holds (a code or ID that is not a number, a
-//! `Size` that is not a number), with the element path in the error.
+//! `Size` that is not a number), and `Atomic`/`Sequence` nested deeper than [`MAX_GROUP_DEPTH`], with the
+//! element path in the error.
 
 mod build;
 pub(crate) mod decode;
@@ -80,6 +81,7 @@ mod tests;
 use serde::{Deserialize, Serialize};
 
 pub use build::DevInfo;
+pub use decode::MAX_GROUP_DEPTH;
 pub use wire::{Decoded, Encoding, Wire};
 
 pub use super::codes::{AlertCode, StatusCode};

@@ -13,6 +13,10 @@ use crate::syncml::tree::{Document, Element, Node};
 
 type Result<T> = std::result::Result<T, ModelError>;
 
+/// How deep `Atomic` and `Sequence` may nest (decision: the DTD sets no limit, real sessions nest one or two
+/// levels, and a cap keeps the recursive walk within a small stack whatever the input).
+pub const MAX_GROUP_DEPTH: usize = 16;
+
 /// XML white space (§2.3 `S`).
 pub(crate) fn is_space(s: &str) -> bool {
     s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
@@ -74,11 +78,13 @@ pub(crate) struct Ctx<'a> {
     root: &'a Element,
     /// `(parent, index of the child in parent.children)` for every level below the root.
     stack: Vec<(&'a Element, usize)>,
+    /// `Atomic`/`Sequence` levels open.
+    groups: usize,
 }
 
 impl<'a> Ctx<'a> {
     pub(crate) fn new(root: &'a Element, mode: Mode) -> Self {
-        Self { mode, root, stack: Vec::with_capacity(16) }
+        Self { mode, root, stack: Vec::with_capacity(16), groups: 0 }
     }
 
     pub(crate) fn strict(&self) -> bool {
@@ -401,6 +407,16 @@ fn alert<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<Alert> {
 }
 
 fn group<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<CommandGroup> {
+    c.groups += 1;
+    if c.groups > MAX_GROUP_DEPTH {
+        return Err(c.err("Atomic/Sequence nested deeper than the model allows (MAX_GROUP_DEPTH)"));
+    }
+    let g = group_content(c, el);
+    c.groups -= 1;
+    g
+}
+
+fn group_content<'a>(c: &mut Ctx<'a>, el: &'a Element) -> Result<CommandGroup> {
     let (mut cmd_id, mut meta) = (None, None);
     let mut g = CommandGroup::default();
     for (i, n) in el.children.iter().enumerate() {

@@ -94,6 +94,10 @@ fn sync_body(b: &SyncBody, t: Target) -> Result<Element> {
 }
 
 pub(super) fn command(c: &Command, t: Target) -> Result<Element> {
+    command_at(c, t, 0)
+}
+
+fn command_at(c: &Command, t: Target, depth: usize) -> Result<Element> {
     match c {
         Command::Add(c) => item_command("Add", c, t),
         Command::Copy(c) => item_command("Copy", c, t),
@@ -101,8 +105,8 @@ pub(super) fn command(c: &Command, t: Target) -> Result<Element> {
         Command::Get(c) => item_command("Get", c, t),
         Command::Replace(c) => item_command("Replace", c, t),
         Command::Alert(c) => alert(c, t),
-        Command::Atomic(c) => group("Atomic", c, t),
-        Command::Sequence(c) => group("Sequence", c, t),
+        Command::Atomic(c) => group("Atomic", c, t, depth + 1),
+        Command::Sequence(c) => group("Sequence", c, t, depth + 1),
         Command::Exec(c) => exec(c, t),
         Command::Results(c) => results(c, t),
         Command::Status(c) => status(c, t),
@@ -150,7 +154,10 @@ fn alert(a: &Alert, t: Target) -> Result<Element> {
     Ok(e)
 }
 
-fn group(name: &'static str, g: &CommandGroup, t: Target) -> Result<Element> {
+fn group(name: &'static str, g: &CommandGroup, t: Target, depth: usize) -> Result<Element> {
+    if depth > super::decode::MAX_GROUP_DEPTH {
+        return Err(ModelError::Unsupported("Atomic/Sequence nested deeper than MAX_GROUP_DEPTH"));
+    }
     let mut e = el(name);
     push_num(&mut e, "CmdID", g.cmd_id);
     push_flag(&mut e, "NoResp", g.no_resp);
@@ -158,7 +165,7 @@ fn group(name: &'static str, g: &CommandGroup, t: Target) -> Result<Element> {
         push(&mut e, meta(m));
     }
     for c in &g.commands {
-        push(&mut e, command(c, t)?);
+        push(&mut e, command_at(c, t, depth)?);
     }
     push_extra(&mut e, &g.extra);
     Ok(e)

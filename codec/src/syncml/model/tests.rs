@@ -855,3 +855,50 @@ proptest! {
         }
     }
 }
+
+/// `Atomic`/`Sequence` nest up to [`MAX_GROUP_DEPTH`]; deeper is an error naming the element, in both
+/// directions, and the walk stays within a test thread's stack.
+#[test]
+fn group_nesting_is_capped() {
+    let nested = |depth: usize| {
+        let mut cmds = String::new();
+        for _ in 0..depth {
+            cmds.push_str("<Atomic><CmdID>1</CmdID>");
+        }
+        cmds.push_str("<Get><CmdID>2</CmdID><Item/></Get>");
+        for _ in 0..depth {
+            cmds.push_str("</Atomic>");
+        }
+        body(&cmds)
+    };
+    let m = SyncMl::from_xml_str(&nested(MAX_GROUP_DEPTH)).unwrap();
+    assert_eq!(m.all_commands().count(), MAX_GROUP_DEPTH + 1);
+    assert_eq!(SyncMl::from_wbxml(&m.to_wbxml(&Profile::rtk()).unwrap()).unwrap(), m);
+    for mode in [Mode::Strict, Mode::Lenient] {
+        let e = SyncMl::decode(nested(MAX_GROUP_DEPTH + 1).as_bytes(), mode).unwrap_err();
+        let ModelError::Invalid { path, .. } = e else { panic!("{e:?}") };
+        assert_eq!(path.matches("Atomic").count(), MAX_GROUP_DEPTH + 1, "{path}");
+    }
+    // As deep as the XML layer allows: the cap answers first.
+    assert!(SyncMl::from_xml_str(&nested(crate::xml::MAX_DEPTH - 8)).is_err());
+    let mut deep = m.clone();
+    if let Command::Atomic(g) = &mut deep.body.commands[0] {
+        let inner = std::mem::take(&mut g.commands);
+        g.commands =
+            vec![Command::Atomic(CommandGroup { cmd_id: 9, commands: inner, ..CommandGroup::default() })];
+    }
+    assert!(matches!(deep.to_wbxml(&Profile::rtk()), Err(ModelError::Unsupported(_))));
+}
+
+/// Raw elements (an unknown command) as deep as the XML layer allows are kept and written back.
+#[test]
+fn deep_raw_elements_are_kept() {
+    let depth = crate::xml::MAX_DEPTH - 8;
+    let x = body(&format!("{}x{}", "<Map>".repeat(depth), "</Map>".repeat(depth)));
+    let m = SyncMl::from_xml_str(&x).unwrap();
+    assert!(matches!(&m.body.commands[0], Command::Other(e) if e.name == "Map"));
+    for p in [Profile::rtk(), Profile::libwbxml()] {
+        assert_eq!(SyncMl::from_wbxml(&m.to_wbxml(&p).unwrap()).unwrap(), m);
+    }
+    assert_eq!(SyncMl::from_xml_str(&m.to_xml(&Profile::rtk()).unwrap()).unwrap(), m);
+}

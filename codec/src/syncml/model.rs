@@ -69,6 +69,27 @@
 //! Both modes reject values that are not what the element holds (a code or ID that is not a number, a
 //! `Size` that is not a number), and `Atomic`/`Sequence` nested deeper than [`MAX_GROUP_DEPTH`], with the
 //! element path in the error.
+//!
+//! # Writing, and other decisions
+//!
+//! - The document language is the one `VerDTD` names (1.1 → SyncML 1.1, else 1.2; [`SyncMl::language`]),
+//!   not the public identifier the input had: real DM 1.2 devices send the 1.1 FPI with `VerDTD` 1.2, and
+//!   answer with the 1.2 one themselves.
+//! - `CmdID`, `MsgID`, `MsgRef`, `CmdRef` and the sizes are numbers (the DTD says PCDATA; every
+//!   implementation we know sends decimal numbers, and engines count them); `SessionID` stays text (package
+//!   0 gives it in hex). `Alert` `Data` is required (the DTD has `Data?`; DM gives every alert a code).
+//! - Empty PCDATA is written as the RTK does: `<X></X>` in XML, `STR_I ""` in WBXML; an empty `Data` in
+//!   WBXML follows the profile's `EmptyData` (`0F` or `4F 03 00 01`).
+//! - Elements kept as they are (`extra`, [`Command::Other`], [`Data::Nodes`]) are kept in a canonical form:
+//!   CDATA and UTF-8 `OPAQUE` as text, adjacent texts merged, blanks between child elements dropped.
+//! - The libwbxml flavour writes what libwbxml writes, deviations included: it strips leading and trailing
+//!   blanks of every text, writes `…dmtnds+xml`/`…devinf+xml` types as `…+wbxml`, and has no way to write
+//!   binary `Data` ([`ModelError::Unsupported`] for bytes under `Format` `bin` in WBXML). Whatever the RTK
+//!   flavour writes reads back to the same typed value (it refuses only NUL in text and elements the
+//!   language has no token for).
+//! - [`SyncMl::decode`] reports the dialect of the input ([`Wire`]) so that the answer can be written the
+//!   same way; [`SyncMl::command_len`] measures what a command adds to a message (filling up to
+//!   `MaxMsgSize`).
 
 mod build;
 pub(crate) mod decode;

@@ -85,8 +85,9 @@
 //! - The libwbxml flavour writes what libwbxml writes, deviations included: it strips leading and trailing
 //!   blanks of every text, writes `…dmtnds+xml`/`…devinf+xml` types as `…+wbxml`, and has no way to write
 //!   binary `Data` ([`ModelError::Unsupported`] for bytes under `Format` `bin` in WBXML). Whatever the RTK
-//!   flavour writes reads back to the same typed value (it refuses only NUL in text and elements the
-//!   language has no token for).
+//!   flavour writes reads back to the same typed value, provided each `Data` agrees with its `Format`
+//!   (bytes under `b64`/`bin`, text otherwise; it refuses only NUL in text and elements the language has no
+//!   token for).
 //! - [`SyncMl::decode`] reports the dialect of the input ([`Wire`]) so that the answer can be written the
 //!   same way; [`SyncMl::command_len`] measures what a command adds to a message (filling up to
 //!   `MaxMsgSize`).

@@ -390,3 +390,196 @@ fn every_single_bit_flip_of_a_secured_packet_is_refused() {
     let mut card = Uicc::from_profile(&CardProfile::from_toml(EXAMPLE_PROFILE).unwrap()).unwrap();
     assert_eq!(card.process_packet(&sent.packet).unwrap().status, PorStatus::Ok);
 }
+
+// --- Alt 3b: the key-slot applet (uicc::keyslot) -------------------------------------------------------
+
+/// The pairs after the initial one: index 2 (AES, KVN 1) and index 3 (AES, KVN 1, other keys).
+const SLOT2_K: &str = "0396eb317b6d1c36f19c1c84cd6ffd16";
+const SLOT2_OPC: &str = "53c15671c60a4b731c55b4a441c0bde2";
+const SLOT2_KEYS: &str = r#"
+[[keyset]]
+kvn = 1
+kic = { algorithm = "aes", key = "2b7e151628aed2a6abf7158809cf4f3c" }
+kid = { algorithm = "aes-cmac", key = "603deb1015ca71be2b73aef0857d7781" }
+kik = { algorithm = "aes", key = "f69f2445df4f9b17ad2b417be66c3710" }
+"#;
+const SLOT3_KEYS: &str = r#"
+[[keyset]]
+kvn = 1
+kic = { algorithm = "aes", key = "8e73b0f7da0e6452c810f32b809079e5" }
+kid = { algorithm = "aes-cmac", key = "62f8ead2522c6b7bf6a5b5e2d0e4b8a1" }
+kik = { algorithm = "aes", key = "1f352c073b6108d72d9810a30914dff4" }
+"#;
+
+fn keyslot_profile() -> String {
+    let slot = |index: u8, k: &str, opc: &str, keys: &str| {
+        let t: toml::Table = toml::from_str(keys).unwrap();
+        let ks = t["keyset"].as_array().unwrap()[0].as_table().unwrap();
+        format!(
+            "[[keyslots.slot]]\nindex = {index}\nk = \"{k}\"\nopc = \"{opc}\"\nkeyset = {}\n",
+            toml::Value::Table(ks.clone())
+        )
+    };
+    format!(
+        "{EXAMPLE_PROFILE}\n[[ota.application]]\ntar = \"c00001\"\nkind = \"keyslot\"\nmsl = \"16\"\n\n\
+         [keyslots]\nactive = 1\nkvn = 1\nlast = 3\n\n{}{}",
+        slot(2, SLOT2_K, SLOT2_OPC, SLOT2_KEYS),
+        slot(3, "000102030405060708090a0b0c0d0e0f", "0f0e0d0c0b0a09080706050403020100", SLOT3_KEYS),
+    )
+}
+
+const ICCID_EF: &str = "988812010000000010F1";
+const SLOT_TAR: [u8; 3] = [0xC0, 0x00, 0x01];
+
+fn switch_apdu(imsi: &str, index: u8, iccid: &str, flags: u8, mnc: Option<u8>) -> Vec<u8> {
+    let mut body = vec![0x80, 0x09];
+    body.extend(EfImsi::from_digits(imsi).unwrap().encode());
+    body.extend([0x81, 0x01, index, 0x82, 0x0A]);
+    body.extend(h(iccid));
+    body.extend([0x83, 0x01, flags]);
+    if let Some(n) = mnc {
+        body.extend([0x84, 0x01, n]);
+    }
+    let mut data = vec![0xA0, u8::try_from(body.len()).unwrap()];
+    data.extend(body);
+    CommandApdu::new(Cla::UICC_PROPRIETARY, 0xE2, 0x90, 0x00, data, None).unwrap().encode()
+}
+
+/// KCV as MNO B computes it from the keys the manufacturer gave: AES-ECB of a zero block, 3 bytes.
+fn aes_kcv(key: &str) -> Vec<u8> {
+    use m2msim_scp80::crypto::{CipherAlgorithm, SecurityProvider};
+    let mut block = [0u8; 16];
+    let key = m2msim_scp80::keys::SecretKey::from_hex(key).unwrap();
+    RustCryptoProvider::new().encrypt(CipherAlgorithm::AesCbc, &key, &mut block).unwrap();
+    block[..3].to_vec()
+}
+
+fn aka(ota: &mut Ota, k: &str, opc: &str) -> Output {
+    let milenage =
+        Milenage::new(&<[u8; 16]>::try_from(h(k)).unwrap(), &<[u8; 16]>::try_from(h(opc)).unwrap());
+    let av = milenage.generate_av(&[9; 16], Sqn::new(0x40).unwrap(), [0x80, 0]);
+    ota.terminal.handle_input(&mut ota.card, Input::Authenticate { rand: [9; 16], autn: av.autn });
+    let out = ota.terminal.poll_output().unwrap();
+    if let Output::Authenticated(keys) = &out {
+        assert_eq!(keys.res, av.xres);
+    }
+    out
+}
+
+#[test]
+fn keyslot_switch_moves_imsi_k_and_ota_keys_and_locks_the_old_operator_out() {
+    let mut ota = Ota::new(&keyslot_profile());
+    let mno_a = keys(SERVER_KEYS);
+    let apdu = switch_apdu(NEW_IMSI, 2, ICCID_EF, 0x01, Some(2));
+    let sent = ota.secure(&mno_a, [0x16, 0x19], 0x15, SLOT_TAR, &apdu);
+    let (report, out) = ota.round_trip(&mno_a, &sent);
+    // The PoR is secured with MNO A's keys and carries index 2, one pair left, and the new keys' KCVs.
+    assert!(report.trusted() && report.status == PorStatus::Ok, "{report:?}");
+    let mut expected = h("800102 810101 8203");
+    expected.extend(aes_kcv("2b7e151628aed2a6abf7158809cf4f3c"));
+    expected.extend(h("8303"));
+    expected.extend(aes_kcv("603deb1015ca71be2b73aef0857d7781"));
+    assert_eq!(compact(&report), CompactResponse::new(1, StatusWord::OK, expected));
+    // REFRESH (UICC reset) followed; at the reset the card committed the switch.
+    assert!(matches!(out.last(), Some(Output::Reset { imsi: Some(i), .. }) if i == NEW_IMSI), "{out:?}");
+    let slots = ota.card.key_slots().unwrap();
+    assert_eq!((slots.active, slots.pending.is_none(), slots.slots.len()), (2, true, 1));
+    let loci = EfLoci::decode_exact(&ota.ef(0x6F7E)).unwrap();
+    assert_eq!((loci.tmsi, loci.lai.lac, loci.status), ([0xFF; 4], 0xFFFE, LocationUpdateStatus::NotUpdated));
+    assert_eq!(ota.ef(0x6FAD)[3] & 0x0F, 2);
+    // AKA: the new K works, the old one no longer does.
+    assert!(matches!(aka(&mut ota, SLOT2_K, SLOT2_OPC), Output::Authenticated(_)));
+    assert!(!matches!(
+        aka(&mut ota, "465b5ce8b199b49faa5f0a2ee238a6bc", "cd63cb71954a9f4e48a5994e37a02baf"),
+        Output::Authenticated(_)
+    ));
+    // MNO A's OTA keys are refused; MNO B's (slot 2) work, with a counter starting again.
+    let read = h("00A4000C026F07");
+    let sent = ota.secure(&mno_a, [0x16, 0x19], 0x15, [0xB0, 0x00, 0x11], &read);
+    assert_ne!(ota.round_trip(&mno_a, &sent).0.status, PorStatus::Ok);
+    let mno_b = keys(SLOT2_KEYS);
+    let sent = ota.secure(&mno_b, [0x16, 0x19], 0x12, [0xB0, 0x00, 0x11], &read);
+    let (report, _) = ota.round_trip(&mno_b, &sent);
+    assert!(report.trusted() && report.status == PorStatus::Ok, "{report:?}");
+    // The card file keeps the state.
+    let again = Uicc::from_profile(&ota.card.to_profile()).unwrap();
+    assert_eq!(again.key_slots().unwrap().active, 2);
+    assert_eq!(again.subscriber().unwrap().expose_k().to_vec(), h(SLOT2_K));
+}
+
+#[test]
+fn keyslot_refusals_rollback_skip_exhausted_wrong_card_and_wrong_keys() {
+    let mut ota = Ota::new(&keyslot_profile());
+    let mno_a = keys(SERVER_KEYS);
+    let run = |ota: &mut Ota, k: &Keysets, kic: u8, apdu: &[u8]| {
+        let sent = ota.secure(k, [0x16, 0x19], kic, SLOT_TAR, apdu);
+        let (report, _) = ota.round_trip(k, &sent);
+        assert_eq!(report.status, PorStatus::Ok, "{report:?}");
+        compact(&report).last_sw
+    };
+    // Not this card, a bad template, RFU flags, an MNC length of 4: 6A80.
+    assert_eq!(
+        run(&mut ota, &mno_a, 0x15, &switch_apdu(NEW_IMSI, 2, "98881201000000001FF1", 0, None)),
+        StatusWord::WRONG_DATA
+    );
+    assert_eq!(run(&mut ota, &mno_a, 0x15, &h("80E2900003800102")), StatusWord::WRONG_DATA);
+    assert_eq!(
+        run(&mut ota, &mno_a, 0x15, &switch_apdu(NEW_IMSI, 2, ICCID_EF, 0x02, None)),
+        StatusWord::WRONG_DATA
+    );
+    assert_eq!(
+        run(&mut ota, &mno_a, 0x15, &switch_apdu(NEW_IMSI, 2, ICCID_EF, 0, Some(4))),
+        StatusWord::WRONG_DATA
+    );
+    // Secured with a keyset that is not the active pair's (KVN 2): 6982.
+    assert_eq!(
+        run(&mut ota, &mno_a, 0x22, &switch_apdu(NEW_IMSI, 2, ICCID_EF, 0, None)),
+        StatusWord::SECURITY_STATUS_NOT_SATISFIED
+    );
+    // Skipping an index, or staying: 6985.
+    for idx in [1, 3] {
+        let sw = run(&mut ota, &mno_a, 0x15, &switch_apdu(NEW_IMSI, idx, ICCID_EF, 0, None));
+        assert_eq!(sw, StatusWord::CONDITIONS_NOT_SATISFIED, "index {idx}");
+    }
+    // Recorded without REFRESH: nothing changes until the reset; a repeat (a retry) is harmless.
+    for _ in 0..2 {
+        let sw = run(&mut ota, &mno_a, 0x15, &switch_apdu(NEW_IMSI, 2, ICCID_EF, 0, None));
+        assert_eq!(sw, StatusWord::OK);
+    }
+    assert_eq!(ota.ef(0x6F07), EfImsi::from_digits("001010123456789").unwrap().encode());
+    assert_eq!(ota.card.key_slots().unwrap().pending.as_ref().map(|p| p.index), Some(2));
+    // The card file keeps the pending switch; powering the card on commits it.
+    let mut reloaded = Uicc::from_profile(&ota.card.to_profile()).unwrap();
+    assert_eq!(reloaded.key_slots().unwrap().active, 2);
+    ota.card.power_on();
+    assert_eq!(ota.ef(0x6F07), EfImsi::from_digits(NEW_IMSI).unwrap().encode());
+    // Roll-back to 1 or a repeat of 2 under the new keys: 6985. Then 3, the last one.
+    let mno_b = keys(SLOT2_KEYS);
+    for idx in [1, 2] {
+        let sw = run(&mut ota, &mno_b, 0x12, &switch_apdu("001010000000003", idx, ICCID_EF, 0, None));
+        assert_eq!(sw, StatusWord::CONDITIONS_NOT_SATISFIED, "index {idx}");
+    }
+    let sw = run(&mut ota, &mno_b, 0x12, &switch_apdu("001010000000003", 3, ICCID_EF, 0, None));
+    assert_eq!(sw, StatusWord::OK);
+    ota.card.power_on();
+    assert_eq!(ota.card.key_slots().unwrap().active, 3);
+    assert!(ota.card.key_slots().unwrap().slots.is_empty());
+    // Exhausted: any index, 6A84.
+    let mno_c = keys(SLOT3_KEYS);
+    for idx in [3, 4] {
+        let sw = run(&mut ota, &mno_c, 0x12, &switch_apdu("001010000000004", idx, ICCID_EF, 0, None));
+        assert_eq!(sw, StatusWord::NOT_ENOUGH_MEMORY, "index {idx}");
+    }
+    // The reloaded copy is a card of its own: still at 2.
+    assert_eq!(reloaded.power_on().len(), 22);
+    assert_eq!(reloaded.key_slots().unwrap().active, 2);
+}
+
+#[test]
+fn keyslot_profile_errors_and_redaction() {
+    let bad = keyslot_profile().replace("last = 3", "last = 2");
+    assert!(Uicc::from_profile(&CardProfile::from_toml(&bad).unwrap()).is_err());
+    let card = Uicc::from_profile(&CardProfile::from_toml(&keyslot_profile()).unwrap()).unwrap();
+    let dbg = format!("{:?}", card.key_slots().unwrap());
+    assert!(!dbg.contains(SLOT2_K) && dbg.contains("<redacted>"), "{dbg}");
+}

@@ -19,13 +19,11 @@
 //!   `qq` = `04` for a UICC reset. TS 102 226 has no remote refresh, and S3-090907 step 4 ("reset the
 //!   USIM") needs one; see [`RefreshApplet`] for why STORE DATA.
 //! - [`super::isd::IsdApplet`]: the issuer security domain for RAM (GlobalPlatform PUT KEY, GET DATA).
+//! - [`super::keyslot::KeySlotApplet`]: the Alt 3b key-slot applet (STORE DATA `80 E2 90 00 A0 {…}`),
+//!   which moves the card to the next pair of its indexed K/OTA-key list.
 //!
 //! Another applet is a type implementing [`Applet`], installed with [`super::Uicc::install_applet`] under
 //! its own TAR (or, to be part of card files, a new [`super::profile::ApplicationKind`] with its settings).
-//! The Alt 3b key-slot applet of m2m.md §4.5 (b), for instance, takes STORE DATA `80 E2 90 00 A0 {…}` like
-//! [`RefreshApplet`], and has in its [`AppletContext`] all it acts on: EF_IMSI in `fs`, K and OPc in
-//! `subscriber` ([`super::auth::Subscriber::replace_keys`]), the OTA keyset through `keyset_updates`,
-//! and REFRESH in `proactive`.
 
 use std::fmt;
 
@@ -117,6 +115,9 @@ pub struct AppletContext<'a> {
     /// The subscription keys (K, OPc, SQN state), when the card has them: an applet that switches the
     /// subscription (Alt 3b) replaces them with [`super::auth::Subscriber::replace_keys`].
     pub subscriber: Option<&'a mut super::auth::Subscriber>,
+    /// The Alt 3b list of pairs, when the card has one (the key-slot applet's state; see
+    /// [`super::keyslot`]).
+    pub keyslots: Option<&'a mut super::keyslot::KeySlots>,
     /// The packet being processed.
     pub packet: PacketInfo,
 }

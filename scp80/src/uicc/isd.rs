@@ -307,6 +307,7 @@ mod tests {
             provider: card.provider.as_ref(),
             proactive: &mut card.proactive,
             subscriber: card.subscriber.as_mut(),
+            keyslots: card.keyslots.as_mut(),
             packet,
         };
         let r = IsdApplet.process(&apdu, &mut ctx);

@@ -6,8 +6,8 @@
 //! Main types: [`Uicc`]; its [`profile::CardProfile`] (the documented TOML that describes a card and, with
 //! its `[state]` section, persists it); the file system ([`fs::FileSystem`]); PINs ([`pin::Pins`]); AKA
 //! ([`auth::Subscriber`]); the toolkit applications by TAR ([`applet::Applet`]: RFM, RAM on the ISD with
-//! PUT KEY, the REFRESH applet); the proactive queue ([`proactive::ProactiveQueue`]); the OTA path
-//! ([`ota`]), whose secured-packet checks and PoRs are [`crate::card::CardSecurity`]'s (it holds the
+//! PUT KEY, the REFRESH applet, the Alt 3b key-slot applet of [`keyslot`]); the proactive queue
+//! ([`proactive::ProactiveQueue`]); the OTA path ([`ota`]), whose secured-packet checks and PoRs are [`crate::card::CardSecurity`]'s (it holds the
 //! card's keysets, TAR table with MSLs and receive counters).
 //!
 //! # Commands
@@ -57,6 +57,7 @@ pub mod auth;
 pub mod commands;
 pub mod fs;
 pub mod isd;
+pub mod keyslot;
 pub mod ota;
 pub mod pin;
 pub mod proactive;
@@ -114,6 +115,7 @@ pub struct Uicc {
     fs: FileSystem,
     pins: Pins,
     subscriber: Option<Subscriber>,
+    keyslots: Option<keyslot::KeySlots>,
     provider: Arc<dyn SecurityProvider>,
     /// Keysets, TARs with their MSLs, receive counters: the secured-packet layer.
     security: CardSecurity<()>,
@@ -215,6 +217,7 @@ impl Uicc {
     pub fn power_on(&mut self) -> Vec<u8> {
         self.powered = true;
         self.reset_session();
+        self.commit_key_slot();
         self.atr.clone()
     }
 

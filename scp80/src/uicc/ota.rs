@@ -101,6 +101,7 @@ impl Uicc {
             provider: self.provider.as_ref(),
             proactive: &mut self.proactive,
             subscriber: self.subscriber.as_mut(),
+            keyslots: self.keyslots.as_mut(),
             packet: info,
         };
         run_script(app.applet.as_mut(), data, &mut ctx)

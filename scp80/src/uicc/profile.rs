@@ -31,7 +31,7 @@
 //!
 //! [[ota.application]]                          # one per TAR
 //! tar = "b00011"
-//! kind = "rfm"                                 # rfm | ram | refresh
+//! kind = "rfm"                                 # rfm | ram | refresh | keyslot
 //! root = "adf:USIM"                            # rfm only: mf | df_gsm | adf:<label>
 //! format = "compact"                           # rfm only: compact | expanded
 //! access = "full"                              # rfm only: full | pin1
@@ -39,6 +39,17 @@
 //!
 //! [ota]                                        # (written before the arrays above in a real file)
 //! replay_status = "06"                         # PoR status for a replayed counter: 02 (default) or 06
+//!
+//! [keyslots]                                   # optional: the Alt 3b list (uicc::keyslot)
+//! active = 1                                   # the active pair: [subscriber] and the keyset of KVN kvn
+//! kvn = 1
+//! last = 3                                     # the last index
+//! [[keyslots.slot]]                            # the pairs after the active one
+//! index = 2
+//! k = "…"
+//! opc = "…"
+//! keyset = { kvn = 1, kic = { … }, kid = { … }, kik = { … } }
+//! # [keyslots.pending] index = 2, ef_imsi = "…", mnc_length = 2: a switch to commit at the next reset
 //!
 //! [[file]]                                     # in order: parents before children
 //! path = "3F00/2FE2"                           # from 3F00, or from ADF.<label>
@@ -84,6 +95,7 @@ use super::auth::Subscriber;
 use super::commands::{Channel, Rights};
 use super::fs::{AccessCondition, EfBody, FileSystem, FsError, NewFile, NodeId, NodeKind};
 use super::isd::IsdApplet;
+use super::keyslot::{KeySlot, KeySlotApplet, KeySlots, PendingSwitch};
 use super::pin::{Pin, PinError, Pins};
 use super::proactive::ProactiveQueue;
 use super::{Application, DEFAULT_ATR, Uicc};
@@ -317,6 +329,9 @@ pub enum ApplicationKind {
     Ram,
     /// The REFRESH applet.
     Refresh,
+    /// The Alt 3b key-slot applet (its list in `[keyslots]`; see [`super::keyslot`]).
+    #[serde(rename = "keyslot")]
+    KeySlot,
 }
 
 /// The access domain of an RFM application.
@@ -375,6 +390,7 @@ impl ApplicationSpec {
             }
             ApplicationKind::Ram if !rfm_only => Box::new(IsdApplet),
             ApplicationKind::Refresh if !rfm_only => Box::new(RefreshApplet),
+            ApplicationKind::KeySlot if !rfm_only => Box::new(KeySlotApplet),
             _ => return Err(invalid(field(), "root, format and access apply to rfm applications only")),
         })
     }
@@ -459,6 +475,114 @@ pub struct FileSpec {
     pub arr: Option<HexBytes>,
 }
 
+/// `[keyslots]`: the indexed list of (K/OPc, OTA keyset) pairs of S3-090907 Alt 3b ([`super::keyslot`]).
+/// The active pair is the card's `[subscriber]` and the `[[ota.keyset]]` with KVN `kvn`; the list holds
+/// the pairs after it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySlotsSpec {
+    /// The index of the active pair (1 on a new card).
+    pub active: u8,
+    /// The KVN of the active pair's OTA keyset.
+    pub kvn: u8,
+    /// The last index of the list.
+    pub last: u8,
+    /// The pairs after the active one.
+    #[serde(default, rename = "slot", skip_serializing_if = "Vec::is_empty")]
+    pub slots: Vec<KeySlotSpec>,
+    /// A switch recorded and not committed yet (card state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingSpec>,
+}
+
+/// `[[keyslots.slot]]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySlotSpec {
+    /// Its index.
+    pub index: u8,
+    /// K (16 bytes).
+    pub k: SecretHex,
+    /// OPc (16 bytes).
+    pub opc: SecretHex,
+    /// Its OTA keyset, in the key file format.
+    pub keyset: toml::Table,
+}
+
+/// `[keyslots.pending]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingSpec {
+    /// The index moved to.
+    pub index: u8,
+    /// The new EF_IMSI (hex).
+    #[serde(with = "hexser")]
+    pub ef_imsi: Vec<u8>,
+    /// The MNC length for EF_AD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mnc_length: Option<u8>,
+}
+
+fn build_key_slots(spec: &KeySlotsSpec, provider: &dyn SecurityProvider) -> Result<KeySlots, ProfileError> {
+    use m2msim_codec::Decode as _;
+    let bad = |reason| invalid("keyslots", reason);
+    let active_kvn = Kvn::new(spec.kvn).map_err(|_| bad("kvn: 1..=15"))?;
+    if spec.active == 0 || spec.last < spec.active {
+        return Err(bad("need 1 <= active <= last"));
+    }
+    let mut slots = BTreeMap::new();
+    for s in &spec.slots {
+        if s.index <= spec.active || s.index > spec.last {
+            return Err(bad("slot indices lie after active, up to last"));
+        }
+        let k = <[u8; 16]>::try_from(s.k.expose()).map_err(|_| bad("slot k: 16 bytes"))?;
+        let opc = <[u8; 16]>::try_from(s.opc.expose()).map_err(|_| bad("slot opc: 16 bytes"))?;
+        let mut set = build_keysets(std::slice::from_ref(&s.keyset), provider)?;
+        let kvn = set.iter().next().map(Keyset::kvn).ok_or_else(|| bad("slot keyset"))?;
+        let keyset = set.remove(kvn).ok_or_else(|| bad("slot keyset"))?;
+        if slots.insert(s.index, KeySlot::new(s.index, k, opc, keyset)).is_some() {
+            return Err(bad("slot index used twice"));
+        }
+    }
+    let pending = spec
+        .pending
+        .as_ref()
+        .map(|p| {
+            Ok::<_, ProfileError>(PendingSwitch {
+                index: p.index,
+                ef_imsi: m2msim_codec::sim::EfImsi::decode_exact(&p.ef_imsi)
+                    .map_err(|_| bad("pending.ef_imsi"))?,
+                mnc_length: p.mnc_length,
+            })
+        })
+        .transpose()?;
+    Ok(KeySlots { active: spec.active, active_kvn, last: spec.last, slots, pending })
+}
+
+fn key_slots_spec(k: &KeySlots) -> KeySlotsSpec {
+    use m2msim_codec::Encode as _;
+    KeySlotsSpec {
+        active: k.active,
+        kvn: k.active_kvn.get(),
+        last: k.last,
+        slots: k
+            .slots
+            .values()
+            .map(|s| KeySlotSpec {
+                index: s.index,
+                k: SecretHex::new(s.expose_k()),
+                opc: SecretHex::new(s.expose_opc()),
+                keyset: keyset_table(&s.keyset),
+            })
+            .collect(),
+        pending: k.pending.as_ref().map(|p| PendingSpec {
+            index: p.index,
+            ef_imsi: p.ef_imsi.encode(),
+            mnc_length: p.mnc_length,
+        }),
+    }
+}
+
 /// `[state]`: what changes while the card is used.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -495,6 +619,9 @@ pub struct CardProfile {
     /// `[ota]`.
     #[serde(default)]
     pub ota: OtaSpec,
+    /// `[keyslots]`: the Alt 3b list of pairs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyslots: Option<KeySlotsSpec>,
     /// `[[file]]`.
     #[serde(default, rename = "file")]
     pub files: Vec<FileSpec>,
@@ -738,6 +865,11 @@ fn file_specs(fs: &FileSystem) -> Vec<FileSpec> {
 
 /// The keyset entries of a card in the key file format (keys in the clear: for the card file only).
 fn keyset_tables(keysets: &Keysets) -> Vec<toml::Table> {
+    keysets.iter().map(keyset_table).collect()
+}
+
+/// One keyset in the key file format (keys in the clear: for the card file only).
+fn keyset_table(ks: &Keyset) -> toml::Table {
     use crate::crypto::ChecksumAlgorithm;
     let key_table = |alg: Option<&str>, key: Option<&[u8]>| {
         let mut t = toml::Table::new();
@@ -747,39 +879,34 @@ fn keyset_tables(keysets: &Keysets) -> Vec<toml::Table> {
         }
         t
     };
-    keysets
-        .iter()
-        .map(|ks: &Keyset| {
-            let mut t = toml::Table::new();
-            t.insert("kvn".into(), toml::Value::Integer(i64::from(ks.kvn().get())));
-            let kic = ks.kic().spec();
-            t.insert(
-                "kic".into(),
-                toml::Value::Table(key_table(
-                    keys::cipher_file_name(kic.algorithm()),
-                    Some(kic.key().expose_secret()),
-                )),
-            );
-            let kid = ks.kid().spec();
-            let mut kid_t =
-                key_table(keys::checksum_file_name(kid.algorithm()), kid.key().map(|k| k.expose_secret()));
-            if let ChecksumAlgorithm::AesCmac { len } = kid.algorithm() {
-                kid_t.insert("mac_len".into(), toml::Value::Integer(i64::from(u8::from(len))));
-            }
-            t.insert("kid".into(), toml::Value::Table(kid_t));
-            if let Some(kik) = ks.kik() {
-                let s = kik.spec();
-                t.insert(
-                    "kik".into(),
-                    toml::Value::Table(key_table(
-                        keys::cipher_file_name(s.algorithm()),
-                        Some(s.key().expose_secret()),
-                    )),
-                );
-            }
-            t
-        })
-        .collect()
+    let mut t = toml::Table::new();
+    t.insert("kvn".into(), toml::Value::Integer(i64::from(ks.kvn().get())));
+    let kic = ks.kic().spec();
+    t.insert(
+        "kic".into(),
+        toml::Value::Table(key_table(
+            keys::cipher_file_name(kic.algorithm()),
+            Some(kic.key().expose_secret()),
+        )),
+    );
+    let kid = ks.kid().spec();
+    let mut kid_t =
+        key_table(keys::checksum_file_name(kid.algorithm()), kid.key().map(|k| k.expose_secret()));
+    if let ChecksumAlgorithm::AesCmac { len } = kid.algorithm() {
+        kid_t.insert("mac_len".into(), toml::Value::Integer(i64::from(u8::from(len))));
+    }
+    t.insert("kid".into(), toml::Value::Table(kid_t));
+    if let Some(kik) = ks.kik() {
+        let s = kik.spec();
+        t.insert(
+            "kik".into(),
+            toml::Value::Table(key_table(
+                keys::cipher_file_name(s.algorithm()),
+                Some(s.key().expose_secret()),
+            )),
+        );
+    }
+    t
 }
 
 fn build_keysets(tables: &[toml::Table], provider: &dyn SecurityProvider) -> Result<Keysets, ProfileError> {
@@ -880,6 +1007,8 @@ impl Uicc {
             Some(code @ (0x02 | 0x06)) => CardPolicy { replay_status: PorStatus::from_u8(code) },
             Some(_) => return Err(invalid("ota.replay_status", "02 or 06")),
         };
+        let keyslots =
+            profile.keyslots.as_ref().map(|k| build_key_slots(k, provider.as_ref())).transpose()?;
         let channel = Channel::at(&fs, fs.mf());
         let mut card = Self {
             atr,
@@ -887,6 +1016,7 @@ impl Uicc {
             fs,
             pins,
             subscriber,
+            keyslots,
             provider,
             security: CardSecurity::new(card_id.clone(), keysets, tars, store).with_policy(policy),
             card_id,
@@ -936,6 +1066,7 @@ impl Uicc {
                 replay_status: (self.security.policy().replay_status != CardPolicy::default().replay_status)
                     .then(|| self.security.policy().replay_status.code()),
             },
+            keyslots: self.keyslots.as_ref().map(key_slots_spec),
             files: file_specs(&self.fs),
             state: StateSpec {
                 pin1_left: Some(pins.pin1.left),

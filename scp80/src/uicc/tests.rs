@@ -533,6 +533,7 @@ mod robustness {
                 provider: c.provider.as_ref(),
                 proactive: &mut c.proactive,
                 subscriber: c.subscriber.as_mut(),
+                keyslots: c.keyslots.as_mut(),
                 packet: applet::PacketInfo {
                     tar: Tar([0xB0, 0, 0x11]),
                     spi: m2msim_codec::ota::Spi([0, 0]),

@@ -445,10 +445,10 @@ fn switch_apdu(imsi: &str, index: u8, iccid: &str, flags: u8, mnc: Option<u8>) -
     CommandApdu::new(Cla::UICC_PROPRIETARY, 0xE2, 0x90, 0x00, data, None).unwrap().encode()
 }
 
-/// KCV as MNO B computes it from the keys the manufacturer gave: AES-ECB of a zero block, 3 bytes.
+/// KCV as MNO B computes it from the keys the manufacturer gave: AES of 16 bytes `01` (GP Amd D), 3 bytes.
 fn aes_kcv(key: &str) -> Vec<u8> {
     use m2msim_scp80::crypto::{CipherAlgorithm, SecurityProvider};
-    let mut block = [0u8; 16];
+    let mut block = [1u8; 16];
     let key = m2msim_scp80::keys::SecretKey::from_hex(key).unwrap();
     RustCryptoProvider::new().encrypt(CipherAlgorithm::AesCbc, &key, &mut block).unwrap();
     block[..3].to_vec()
@@ -582,4 +582,16 @@ fn keyslot_profile_errors_and_redaction() {
     let card = Uicc::from_profile(&CardProfile::from_toml(&keyslot_profile()).unwrap()).unwrap();
     let dbg = format!("{:?}", card.key_slots().unwrap());
     assert!(!dbg.contains(SLOT2_K) && dbg.contains("<redacted>"), "{dbg}");
+}
+
+#[test]
+fn put_key_builder_matches_the_openssl_vector() {
+    use m2msim_scp80::uicc::isd::put_key_command;
+    let provider = RustCryptoProvider::new();
+    let old = keys(SERVER_KEYS);
+    let kik = old.get(m2msim_scp80::keys::Kvn::new(1).unwrap()).unwrap().kik().unwrap();
+    let new = m2msim_scp80::keys::parse_key_file(NEW_KEYS).unwrap().remove(0).2;
+    let apdu = put_key_command(&provider, kik.cipher(), Some(m2msim_scp80::keys::Kvn::new(1).unwrap()), &new)
+        .unwrap();
+    assert_eq!(apdu.encode(), put_key(0x01, PUT_KEY_KVN3));
 }

@@ -159,6 +159,48 @@ pub fn kcv(provider: &dyn SecurityProvider, aes: bool, key: &SecretKey) -> Resul
     Ok([block[0], block[1], block[2]])
 }
 
+/// PUT KEY as an OTA server builds it (GP 2.2 §11.8, the format of the module docs): `new`'s KIc, KID and
+/// KIK (when it has one) as keys 1, 2, 3 in one command (P2 `81`), each ciphered in ECB with `kik` (the KIK
+/// of the keyset that will secure the command packet) and followed by its KCV; P1 the KVN the keyset
+/// replaces, `00` to add one.
+///
+/// # Errors
+/// [`CryptoError::NotBlockAligned`] when a key's length is not a multiple of the KIK's block; the
+/// provider's errors.
+pub fn put_key_command(
+    provider: &dyn SecurityProvider,
+    kik: &dyn ExpandedCipher,
+    replaces: Option<Kvn>,
+    new: &KeysetSpec,
+) -> Result<CommandApdu, CryptoError> {
+    let mut data = vec![new.kvn.get()];
+    let mut add = |aes: bool, key: &SecretKey| -> Result<(), CryptoError> {
+        let mut ciphered = zeroize::Zeroizing::new(key.expose_secret().to_vec());
+        ecb(kik, &mut ciphered, false)?;
+        data.push(if aes { 0x88 } else { 0x80 });
+        data.push(u8::try_from(ciphered.len()).map_err(|_| CryptoError::InvalidKey { reason: "too long" })?);
+        data.extend_from_slice(&ciphered);
+        data.push(3);
+        data.extend_from_slice(&kcv(provider, aes, key)?);
+        Ok(())
+    };
+    add(!new.kic.algorithm().is_des(), new.kic.key())?;
+    let kid_key = new.kid.key().ok_or(CryptoError::InvalidKey { reason: "a KID without a key" })?;
+    add(!new.kid.algorithm().is_des(), kid_key)?;
+    if let Some(k) = &new.kik {
+        add(!k.algorithm().is_des(), k.key())?;
+    }
+    CommandApdu::new(
+        m2msim_codec::apdu::Cla::UICC_PROPRIETARY,
+        INS_PUT_KEY,
+        replaces.map_or(0, Kvn::get),
+        0x81,
+        data,
+        None,
+    )
+    .map_err(|_| CryptoError::InvalidKey { reason: "PUT KEY data longer than a short APDU" })
+}
+
 fn put_key(apdu: &CommandApdu, ctx: &mut AppletContext<'_>) -> Result<Vec<u8>, StatusWord> {
     if apdu.p1 & 0x80 != 0 {
         return Err(StatusWord::WRONG_P1_P2);

@@ -24,8 +24,8 @@
 //! from the IMSI digits.
 //!
 //! Response data (`9000`): `80 01 <index> 81 01 <pairs left after it> 82 03 <KCV of the new KIc> 83 03 <KCV
-//! of the new KID>`. A KCV is the first 3 bytes of the key's block cipher applied to a zero block (ECB);
-//! it lets MNO B check that the pair it obtained from the manufacturer is the one the card will use,
+//! of the new KID>`. The KCVs are GlobalPlatform's (as PUT KEY's: [`kcv`]); they let MNO B check that
+//! the pair it obtained from the manufacturer is the one the card will use,
 //! without revealing anything about the key. `83` is absent when the KID is a keyless CRC.
 //!
 //! Status words, checked in this order:
@@ -64,7 +64,7 @@ use zeroize::Zeroizing;
 use super::Uicc;
 use super::applet::{Applet, AppletContext, INS_STORE_DATA, KeysetUpdate};
 use super::fs::{EfBody, FileSystem};
-use crate::crypto::{ChecksumAlgorithm, CipherAlgorithm, SecurityProvider};
+use crate::crypto::{ChecksumAlgorithm, SecurityProvider};
 use crate::keys::{Keyset, Kvn};
 
 /// Flag b1 of tag `83`: issue REFRESH (UICC reset) once the command is recorded.
@@ -145,31 +145,23 @@ impl KeySlots {
     }
 }
 
-/// The key check value of a key: the first 3 bytes of its block cipher on a zero block (module docs).
-/// `None` for a keyless algorithm or one the provider does not know.
+/// The key check value of one key of a keyset, as GlobalPlatform computes it for PUT KEY
+/// ([`super::isd::kcv`]: DES family, the first 3 bytes of 8 zero bytes enciphered; AES, of 16 bytes
+/// `01`), so that MNO B checks the pair it obtained with the same function it uses for its own keys.
+/// `None` for a keyless algorithm.
 #[must_use]
 pub fn kcv(provider: &dyn SecurityProvider, keyset: &Keyset, which: KcvOf) -> Option<[u8; 3]> {
-    let mut block = [0u8; 16];
-    let encrypt = |cipher: &dyn crate::crypto::ExpandedCipher, block: &mut [u8; 16]| {
-        let n = cipher.block_len().min(16);
-        cipher.encrypt(&mut block[..n]).ok()
-    };
     match which {
-        KcvOf::Kic => encrypt(keyset.kic().cipher(), &mut block)?,
+        KcvOf::Kic => {
+            let spec = keyset.kic().spec();
+            super::isd::kcv(provider, !spec.algorithm().is_des(), spec.key()).ok()
+        }
         KcvOf::Kid => {
             let spec = keyset.kid().spec();
-            let alg = match spec.algorithm() {
-                ChecksumAlgorithm::DesMac => CipherAlgorithm::DesCbc,
-                ChecksumAlgorithm::TdesMac2 => CipherAlgorithm::TripleDes2Cbc,
-                ChecksumAlgorithm::TdesMac3 => CipherAlgorithm::TripleDes3Cbc,
-                ChecksumAlgorithm::AesCmac { .. } => CipherAlgorithm::AesCbc,
-                _ => return None,
-            };
-            let cipher = provider.expand_cipher(alg, spec.key()?).ok()?;
-            encrypt(cipher.as_ref(), &mut block)?;
+            let aes = matches!(spec.algorithm(), ChecksumAlgorithm::AesCmac { .. });
+            super::isd::kcv(provider, aes, spec.key()?).ok()
         }
     }
-    Some([block[0], block[1], block[2]])
 }
 
 /// Which key of a keyset a KCV is for.

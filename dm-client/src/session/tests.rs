@@ -1,0 +1,1 @@
+//! Unit tests of the session engine against scripted servers.

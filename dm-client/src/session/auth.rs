@@ -205,13 +205,23 @@ mod tests {
     fn server_basic_and_md5() {
         let s = ServerAuth::new(Some(creds(AuthType::Basic, b"")));
         assert_eq!(s.check(&hdr(None), None, b""), ServerCheck::Missing);
-        assert_eq!(s.check(&hdr(Some(Cred::basic("srv", "pw"))), None, b""), ServerCheck::Accepted { first: true });
+        assert_eq!(
+            s.check(&hdr(Some(Cred::basic("srv", "pw"))), None, b""),
+            ServerCheck::Accepted { first: true }
+        );
         assert_eq!(s.check(&hdr(Some(Cred::basic("srv", "px"))), None, b""), ServerCheck::Invalid);
         assert_eq!(s.check(&hdr(Some(Cred::basic("other", "pw"))), None, b""), ServerCheck::Invalid);
         assert_eq!(s.check(&hdr(Some(Cred::md5(b"srv", b"pw", b""))), None, b""), ServerCheck::Invalid);
         let mut s = ServerAuth::new(Some(creds(AuthType::Md5, b"N1")));
-        assert_eq!(s.check(&hdr(Some(Cred::md5(b"srv", b"pw", b"N1"))), None, b""), ServerCheck::Accepted { first: true });
-        assert_eq!(s.check(&hdr(Some(Cred::md5(b"srv", b"pw", b"N0"))), None, b""), ServerCheck::Invalid, "stale");
+        assert_eq!(
+            s.check(&hdr(Some(Cred::md5(b"srv", b"pw", b"N1"))), None, b""),
+            ServerCheck::Accepted { first: true }
+        );
+        assert_eq!(
+            s.check(&hdr(Some(Cred::md5(b"srv", b"pw", b"N0"))), None, b""),
+            ServerCheck::Invalid,
+            "stale"
+        );
         s.authenticated = true;
         assert_eq!(s.check(&hdr(None), None, b""), ServerCheck::Accepted { first: false });
         assert_eq!(ServerAuth::new(None).check(&hdr(None), None, b""), ServerCheck::NotRequired);
@@ -247,7 +257,10 @@ mod tests {
         assert_eq!(c.challenge(&Chal::md5(b"Nonce".to_vec())), Some(b"Nonce".to_vec()));
         assert_eq!(c.cred().unwrap(), Cred::md5(b"dev", b"pw", b"Nonce"));
         // HMAC: no Cred, a header instead.
-        let mac = Chal { meta: Meta::new().with_type("syncml:auth-MAC").with_next_nonce(b"M".to_vec()), extra: Vec::new() };
+        let mac = Chal {
+            meta: Meta::new().with_type("syncml:auth-MAC").with_next_nonce(b"M".to_vec()),
+            extra: Vec::new(),
+        };
         c.challenge(&mac);
         assert!(c.cred().is_none());
         let h = HmacHeader::parse(&c.hmac(b"body").unwrap()).unwrap();

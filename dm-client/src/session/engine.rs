@@ -17,9 +17,7 @@ use super::large::{IncomingObject, OutgoingObject};
 use super::nonce::NonceSource;
 use super::process::{Processor, wire_data};
 use super::ui::UiHandler;
-use super::{
-    ClientConfig, Event, FailReason, Initiator, Outcome, Output, SessionError, Transmit, Violation,
-};
+use super::{ClientConfig, Event, FailReason, Initiator, Outcome, Output, SessionError, Transmit, Violation};
 use crate::mo::devinfo::DevInfo;
 use crate::mo::dmacc::{self, AuthLevel, DmAccount, Layout};
 use crate::tree::{DmTime, DmTree, GenericAlert};
@@ -253,8 +251,12 @@ impl Session {
         };
 
         // The commands.
-        let commands: Vec<&Command> =
-            msg.body.commands.iter().filter(|c| !matches!(c, Command::Status(_) | Command::Results(_))).collect();
+        let commands: Vec<&Command> = msg
+            .body
+            .commands
+            .iter()
+            .filter(|c| !matches!(c, Command::Status(_) | Command::Results(_)))
+            .collect();
         let asks_more = |c: &&Command| matches!(c, Command::Alert(a) if a.code == AlertCode::NEXT_MESSAGE);
         let had_commands = commands.iter().any(|c| !asks_more(c));
         let mut p = Processor {
@@ -329,7 +331,10 @@ impl Session {
             });
         }
         if DmVersion::from_ver_dtd(&h.ver_dtd) != Some(self.version) {
-            return Some(Violation::VersionMismatch { expected: self.version.ver_dtd(), got: h.ver_dtd.clone() });
+            return Some(Violation::VersionMismatch {
+                expected: self.version.ver_dtd(),
+                got: h.ver_dtd.clone(),
+            });
         }
         match self.server_msg_id {
             Some(last) if h.msg_id <= last => Some(Violation::MsgIdNotIncreasing { last, got: h.msg_id }),
@@ -339,7 +344,13 @@ impl Session {
 
     /// Handles the server's Status for the client's SyncHdr; `Ok(true)` when the client must resend its
     /// last message with new credentials.
-    fn client_status(&mut self, env: &mut Env<'_>, hs: &Status, trusted: bool, now: DmTime) -> Result<bool, FailReason> {
+    fn client_status(
+        &mut self,
+        env: &mut Env<'_>,
+        hs: &Status,
+        trusted: bool,
+        now: DmTime,
+    ) -> Result<bool, FailReason> {
         match hs.code {
             StatusCode::AUTHENTICATION_ACCEPTED | StatusCode::OK => {
                 if hs.code == StatusCode::AUTHENTICATION_ACCEPTED {
@@ -375,7 +386,14 @@ impl Session {
     }
 
     /// Stores a nonce the server gave (only when its message is authenticated, Security §5.1.3).
-    fn store_nonce(&mut self, env: &mut Env<'_>, level: AuthLevel, nonce: Option<Vec<u8>>, trusted: bool, now: DmTime) {
+    fn store_nonce(
+        &mut self,
+        env: &mut Env<'_>,
+        level: AuthLevel,
+        nonce: Option<Vec<u8>>,
+        trusted: bool,
+        now: DmTime,
+    ) {
         if let Some(n) = nonce.filter(|_| trusted) {
             // An account without credentials of this level has nowhere to keep it: nothing to do.
             let _ = dmacc::set_nonce(env.tree, &self.server_id, level, &n, now);
@@ -420,7 +438,13 @@ impl Session {
     }
 
     /// Decides the Status for the server's SyncHdr from its credentials; returns its code.
-    fn server_status(&mut self, env: &mut Env<'_>, check: ServerCheck, hdr: &SyncHdr, now: DmTime) -> Result<StatusCode, FailReason> {
+    fn server_status(
+        &mut self,
+        env: &mut Env<'_>,
+        check: ServerCheck,
+        hdr: &SyncHdr,
+        now: DmTime,
+    ) -> Result<StatusCode, FailReason> {
         let mut fresh = || {
             let mut n = vec![0u8; NONCE_LEN];
             env.nonces.fill(&mut n);
@@ -440,7 +464,9 @@ impl Session {
                 }
                 match (first, hmac) {
                     (_, true) => (StatusCode::OK, Some(fresh())),
-                    (true, false) if self.server.uses_nonce() => (StatusCode::AUTHENTICATION_ACCEPTED, Some(fresh())),
+                    (true, false) if self.server.uses_nonce() => {
+                        (StatusCode::AUTHENTICATION_ACCEPTED, Some(fresh()))
+                    }
                     (true, false) => (StatusCode::AUTHENTICATION_ACCEPTED, None),
                     (false, false) => (StatusCode::OK, None),
                 }
@@ -500,9 +526,15 @@ impl Session {
     // ----- sending ------------------------------------------------------------------------------------
 
     fn header(&self, config: &ClientConfig) -> SyncHdr {
-        let mut h = SyncHdr::new(self.version, self.session_id.clone(), self.msg_id, self.server_uri.clone(), self.dev_id.clone())
-            .with_max_msg_size(config.max_msg_size)
-            .with_max_obj_size(config.max_obj_size);
+        let mut h = SyncHdr::new(
+            self.version,
+            self.session_id.clone(),
+            self.msg_id,
+            self.server_uri.clone(),
+            self.dev_id.clone(),
+        )
+        .with_max_msg_size(config.max_msg_size)
+        .with_max_obj_size(config.max_obj_size);
         if let Some(u) = self.client.user() {
             h = h.with_source_name(u);
         }
@@ -517,10 +549,8 @@ impl Session {
     fn encode(&mut self, msg: &SyncMl) -> Result<Vec<u8>, FailReason> {
         match msg.encode(&self.wire) {
             Err(ModelError::Unsupported(_)) if self.wire.profile.flavor == Flavor::Libwbxml => {
-                self.wire.profile = m2msim_codec::syncml::tree::Profile {
-                    flavor: Flavor::Rtk,
-                    ..self.wire.profile
-                };
+                self.wire.profile =
+                    m2msim_codec::syncml::tree::Profile { flavor: Flavor::Rtk, ..self.wire.profile };
                 msg.encode(&self.wire).map_err(FailReason::Encode)
             }
             r => r.map_err(FailReason::Encode),
@@ -631,7 +661,10 @@ impl Session {
                 // Split by items: as many as fit here, at least one.
                 let mut k = r.items.len() - 1;
                 while k > 1 {
-                    let part = Command::Results(m2msim_codec::syncml::Results { items: r.items[..k].to_vec(), ..r.clone() });
+                    let part = Command::Results(m2msim_codec::syncml::Results {
+                        items: r.items[..k].to_vec(),
+                        ..r.clone()
+                    });
                     if used + msg.command_len(&part, &wire).map_err(FailReason::Encode)? + reserve <= limit {
                         break;
                     }
@@ -679,7 +712,9 @@ impl Session {
                     }
                 }
                 // The last chunk of an object: it goes again as a plain Results.
-                (Some(_), Command::Results(r)) => self.outbox.push_front(Out::plain(Command::Results(r.clone()))),
+                (Some(_), Command::Results(r)) => {
+                    self.outbox.push_front(Out::plain(Command::Results(r.clone())))
+                }
                 _ => self.outbox.push_front(last),
             }
         }
@@ -748,7 +783,13 @@ impl Session {
 }
 
 /// The largest number of data bytes of `obj` whose chunk fits in `room` bytes of `msg`.
-fn best_chunk(msg: &SyncMl, obj: &OutgoingObject, room: usize, cmd_id: u32, wire: &Wire) -> Result<usize, FailReason> {
+fn best_chunk(
+    msg: &SyncMl,
+    obj: &OutgoingObject,
+    room: usize,
+    cmd_id: u32,
+    wire: &Wire,
+) -> Result<usize, FailReason> {
     let len = |n: usize| {
         let mut r = obj.chunk(n);
         r.cmd_id = cmd_id;

@@ -58,7 +58,14 @@ pub(crate) struct IncomingObject {
 
 impl IncomingObject {
     /// An object announced with `declared` bytes.
-    pub fn new(cmd: &str, target: &str, source: Option<&str>, format: Option<&str>, type_: Option<&str>, declared: u64) -> Self {
+    pub fn new(
+        cmd: &str,
+        target: &str,
+        source: Option<&str>,
+        format: Option<&str>,
+        type_: Option<&str>,
+        declared: u64,
+    ) -> Self {
         Self {
             cmd: cmd.to_owned(),
             target: target.to_owned(),
@@ -155,7 +162,9 @@ impl IncomingObject {
         let value = match (format, self.mode) {
             (Some(Format::B64), Some(Mode::Base64Text)) => self.text.into_bytes(),
             (Some(Format::B64), _) => encode_b64(&self.raw).into_bytes(),
-            (_, Some(Mode::Base64Text)) => decode_b64(&self.text).ok_or(StatusCode::UNSUPPORTED_MEDIA_TYPE)?,
+            (_, Some(Mode::Base64Text)) => {
+                decode_b64(&self.text).ok_or(StatusCode::UNSUPPORTED_MEDIA_TYPE)?
+            }
             _ => self.raw,
         };
         let decoded_len = match format {
@@ -327,7 +336,8 @@ mod tests {
 
     #[test]
     fn outgoing_chunks() {
-        let r = Results::new(1, Some(1), 2, vec![Item::result("./T", Format::Chr, None, Data::text("héllo"))]);
+        let r =
+            Results::new(1, Some(1), 2, vec![Item::result("./T", Format::Chr, None, Data::text("héllo"))]);
         let mut o = OutgoingObject::new(r, false).unwrap();
         assert_eq!(o.fit(2), 1, "é is two bytes: stop before it");
         let first = o.chunk(1);

@@ -619,7 +619,9 @@ impl DmClient {
                 }
                 Ok(())
             }
-            Input::TransportFailed { now } => self.end(|s, env| s.fail_quietly(env, FailReason::Transport, now)),
+            Input::TransportFailed { now } => {
+                self.end(|s, env| s.fail_quietly(env, FailReason::Transport, now))
+            }
             Input::Timeout { now } => {
                 let due = self.session.as_ref().and_then(Session::deadline).is_some_and(|d| now >= d);
                 if !due {
@@ -689,8 +691,8 @@ impl DmClient {
         use m2msim_codec::reader::Decode as _;
         let pkg = Package0::decode_exact(bytes)?;
         let server_id = pkg.server_id_text();
-        let account = DmAccount::find(&self.tree, &server_id)
-            .ok_or(NotificationError::UnknownServer { server_id })?;
+        let account =
+            DmAccount::find(&self.tree, &server_id).ok_or(NotificationError::UnknownServer { server_id })?;
         let creds = account.server.as_ref().ok_or(NotificationError::NoServerCredentials)?;
         let secret = creds.secret.expose();
         let ok = pkg.verify(secret, &creds.nonce) || RESYNC_NONCES.iter().any(|n| pkg.verify(secret, n));

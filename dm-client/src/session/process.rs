@@ -260,7 +260,8 @@ impl Processor<'_> {
                 return StatusCode::BAD_REQUEST;
             }
             self.touched = true;
-            let size = item.meta.as_ref().and_then(|m| m.size).or_else(|| c.meta.as_ref().and_then(|m| m.size));
+            let size =
+                item.meta.as_ref().and_then(|m| m.size).or_else(|| c.meta.as_ref().and_then(|m| m.size));
             let refuse = |code| (Some(IncomingObject::refused(name, target, code)), code);
             let (obj, code) = match size {
                 None => refuse(StatusCode::SIZE_REQUIRED),
@@ -291,7 +292,11 @@ impl Processor<'_> {
 
     fn apply(&mut self, name: &str, target: &str, value: &ItemValue) -> StatusCode {
         let ctx = CommandCtx { server_id: self.server_id, now: self.now };
-        let r = if name == "Add" { self.tree.add(&ctx, target, value) } else { self.tree.replace(&ctx, target, value) };
+        let r = if name == "Add" {
+            self.tree.add(&ctx, target, value)
+        } else {
+            self.tree.replace(&ctx, target, value)
+        };
         r.map_or_else(|e| e, |()| StatusCode::OK)
     }
 
@@ -518,7 +523,11 @@ fn item_text(item: &Item) -> String {
 ///
 /// # Errors
 /// 415 for a Format the tree does not know and for data that is a document (TNDS is not imported).
-pub(crate) fn item_value(format: Option<&str>, type_: Option<&str>, data: Option<&Data>) -> Result<ItemValue, StatusCode> {
+pub(crate) fn item_value(
+    format: Option<&str>,
+    type_: Option<&str>,
+    data: Option<&Data>,
+) -> Result<ItemValue, StatusCode> {
     let format = match format {
         None => None,
         Some(f) => Some(Format::parse(f).ok_or(StatusCode::UNSUPPORTED_MEDIA_TYPE)?),

@@ -249,7 +249,10 @@ mod tests {
         let o = UiOptions::parse("MAXDT=20&DR=hello+andy!&MAXLEN=30&IT=I&ET=P");
         assert_eq!(o.max_dt, Some(20));
         assert_eq!(o.default_response.as_deref(), Some("hello+andy!"));
-        assert_eq!((o.max_len, o.input_type.as_deref(), o.echo_type.as_deref()), (Some(30), Some("I"), Some("P")));
+        assert_eq!(
+            (o.max_len, o.input_type.as_deref(), o.echo_type.as_deref()),
+            (Some(30), Some("I"), Some("P"))
+        );
         assert_eq!(UiOptions::parse("MINDT=10").min_dt, Some(10));
         // The Atomic script has no `&` between the options: one unknown option with a strange value.
         let o = UiOptions::parse("MAXDT=15DR=1");

@@ -136,9 +136,10 @@ pub fn sim(data: &[u8]) {
     lossless(data, PlmnId::decode_exact);
 }
 
-/// OMA DM package 0 and the `x-syncml-hmac` header.
+/// OMA DM package 0, its WSP push carriage, and the `x-syncml-hmac` header.
 pub fn dm(data: &[u8]) {
     lossless(data, Package0::decode_exact);
+    lossless(data, crate::dm::push::WspPush::decode_exact);
     if let Ok(s) = std::str::from_utf8(data)
         && let Ok(h) = crate::dm::auth::HmacHeader::parse(s)
     {

@@ -401,3 +401,16 @@ fn decode_typed_documents() {
     let kinds = stdout(&m2mcodec(&["kinds"], None));
     assert!(kinds.contains("syncml") && kinds.contains("ddf"), "{kinds}");
 }
+
+/// A package 0 in a WSP push: the push decodes with the notification read out, and round-trips.
+#[test]
+fn wsp_push_kind() {
+    let o = m2mcodec(
+        &["pkg0", "build", "--server-id", "srv", "--password", "pw", "--nonce", "00", "--session-id", "7"],
+        None,
+    );
+    let pkg = stdout(&o);
+    let push = format!("010603c4af87{pkg}");
+    let j = assert_round_trip("wsp-push", &push);
+    assert!(j.contains("\"package0\"") && j.contains("\"session_id\":7"), "{j}");
+}

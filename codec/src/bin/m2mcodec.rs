@@ -19,6 +19,7 @@ use m2msim_codec::apdu::{CommandApdu, ResponseApdu};
 use m2msim_codec::cat::{Envelope, ProactiveCommand, TerminalResponse};
 use m2msim_codec::dm::ddf::MgmtTree;
 use m2msim_codec::dm::pkg0::Package0;
+use m2msim_codec::dm::push::WspPush;
 use m2msim_codec::ota::{CommandPacket, ResponsePacket, ResponseUserData, Transport};
 use m2msim_codec::rfm::{CompactResponse, CompactScript, ExpandedResponse, ExpandedScript, P3Rule};
 use m2msim_codec::sim::{EfAd, EfEpsloci, EfIccid, EfImsi, EfLoci, EfPsloci, PlmnId};
@@ -491,6 +492,16 @@ fn deliver_layers(d: &Deliver, m: &mut Layers) {
     }
 }
 
+fn push_inner(b: &[u8], _: &Opts) -> Layers {
+    let mut m = Layers::new();
+    if let Ok(p) = WspPush::decode_exact(b)
+        && p.is_syncml_notification()
+    {
+        layer(&mut m, "package0", p.package0());
+    }
+    m
+}
+
 fn ota_command_inner(b: &[u8], o: &Opts) -> Layers {
     let mut m = serde_json::Map::new();
     if let Ok(p) = CommandPacket::decode_for(o.transport.transport(), b) {
@@ -557,6 +568,7 @@ macro_rules! plain_decode {
     )*};
 }
 plain_decode!(
+    WspPush,
     BerTlv,
     Ctlv,
     Package0,
@@ -759,6 +771,12 @@ const KINDS: &[Kind] = &[
     kind!("ef-epsloci", "EF_EPSLOCI contents (TS 31.102 §4.2.91)", EfEpsloci),
     kind!("plmn", "PLMN identity, 3 bytes (TS 24.008 §10.5.1.3)", PlmnId),
     kind!("pkg0", "OMA DM package 0 server-alert notification (DM 1.2.1 Notification §6.2)", Package0),
+    kind!(
+        "wsp-push",
+        "WSP push PDU carrying a package 0 over WDP/SMS (WAP-230-WSP §8.2.4.1)",
+        WspPush,
+        push_inner
+    ),
 ];
 
 fn find_kind(name: &str) -> Result<&'static Kind, String> {

@@ -1290,18 +1290,18 @@ impl ServerSession {
                 match self.place(&msg, ob, &mut next_id, limit.saturating_sub(used), minimal)? {
                     Placement::Placed { command, len, sent, rest } => {
                         used += len;
-                        msg.body.commands.push(command);
+                        msg.body.commands.push(*command);
                         placed.extend(sent);
                         placed_any = true;
                         self.package_has_commands = true;
                         if let Some(rest) = rest {
                             // A chunk ends its message; the rest follows in the next one.
-                            self.queue.push_front(rest);
+                            self.queue.push_front(*rest);
                             break;
                         }
                     }
                     Placement::Later(ob) => {
-                        self.queue.push_front(ob);
+                        self.queue.push_front(*ob);
                         break;
                     }
                     Placement::NotSent(op, reason) => self.not_sent(op, reason),
@@ -1387,10 +1387,10 @@ impl ServerSession {
                             (*id, Sent { op: ob.op, node, chunk_last: None, resend })
                         })
                         .collect();
-                    return Ok(Placement::Placed { command: c, len, sent, rest: None });
+                    return Ok(Placement::Placed { command: Box::new(c), len, sent, rest: None });
                 }
                 if !empty {
-                    return Ok(Placement::Later(ob));
+                    return Ok(Placement::Later(Box::new(ob)));
                 }
             }
             match chunk::split(&ob.command) {
@@ -1401,7 +1401,7 @@ impl ServerSession {
                 None => return Ok(Placement::NotSent(ob.op, NotSentReason::TooLarge)),
             }
         }
-        let Some(cur) = ob.chunk.as_ref() else { return Ok(Placement::Later(ob)) };
+        let Some(cur) = ob.chunk.as_ref() else { return Ok(Placement::Later(Box::new(ob))) };
         // The overhead of a chunk without data, then as much data as fits.
         let id = *next_id;
         let mut probe = chunk::make_chunk(&ob.command, cur, 0);
@@ -1423,7 +1423,7 @@ impl ServerSession {
                 return Ok(if empty {
                     Placement::NotSent(ob.op, NotSentReason::TooLarge)
                 } else {
-                    Placement::Later(ob)
+                    Placement::Later(Box::new(ob))
                 });
             }
             let mut c = chunk::make_chunk(&ob.command, cur, n);
@@ -1439,9 +1439,9 @@ impl ServerSession {
                     if let Some(cur) = r.chunk.as_mut() {
                         cur.offset += n;
                     }
-                    r
+                    Box::new(r)
                 });
-                return Ok(Placement::Placed { command: c, len, sent, rest });
+                return Ok(Placement::Placed { command: Box::new(c), len, sent, rest });
             }
             let over = len - room;
             n = chunk::align(cur, n.saturating_sub((over * 3 / 4).max(1)));
@@ -1453,9 +1453,9 @@ impl ServerSession {
 enum Placement {
     /// Into the message: the command (a chunk, maybe), its length, the sent entries by `CmdID`, and the
     /// rest of a chunked object.
-    Placed { command: Command, len: usize, sent: Vec<(u32, Sent)>, rest: Option<Outbound> },
+    Placed { command: Box<Command>, len: usize, sent: Vec<(u32, Sent)>, rest: Option<Box<Outbound>> },
     /// Into a later message.
-    Later(Outbound),
+    Later(Box<Outbound>),
     /// Nowhere.
     NotSent(OpId, NotSentReason),
 }

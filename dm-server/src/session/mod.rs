@@ -756,6 +756,7 @@ impl ServerSession {
         for c in &msg.body.commands {
             if let Some(inb) = &self.inbound
                 && !matches!(c, Command::Status(_))
+                && !matches!(c, Command::Alert(a) if a.code == AlertCode::NEXT_MESSAGE)
                 && !matches!(c, Command::Results(r) if self.results_key(r) == inb.key)
             {
                 self.interrupt_inbound();

@@ -6,7 +6,13 @@
 //! session engine as [`crate::session::SessionConfig::expected_session_id`].
 
 use m2msim_codec::dm::pkg0::{DEFAULT_VERSION, Initiator, Package0, Package0Params, UiMode};
+use m2msim_codec::dm::push::{WspPush, push_delivers};
 use m2msim_codec::reader::Encode as _;
+use m2msim_codec::sms::BuildError;
+use m2msim_codec::sms::address::Address;
+use m2msim_codec::sms::concat::ConcatRef;
+use m2msim_codec::sms::fields::Scts;
+use m2msim_codec::sms::tpdu::Deliver;
 
 use crate::directory::DeviceRecord;
 
@@ -31,6 +37,30 @@ pub struct Notification {
     pub bytes: Vec<u8>,
     /// The `SessionID` the client's package 1 will carry: the session id in upper-case hex.
     pub session_id: String,
+}
+
+impl Notification {
+    /// The WSP push PDU that carries it (Notification §5: content type `application/vnd.syncml.notification`,
+    /// application id `x-wap-application:syncml.dm`), with transaction id `tid`.
+    #[must_use]
+    pub fn wap_push(&self, tid: u8) -> WspPush {
+        WspPush::syncml_dm_notification(tid, self.bytes.clone())
+    }
+
+    /// The SMS-DELIVERs that carry it to the device over WAP push (ports 2948 ← 9200, concatenated with
+    /// `reference` when it does not fit one SMS), from `originator` at `scts`.
+    ///
+    /// # Errors
+    /// [`BuildError`] when it would take more than 255 segments.
+    pub fn sms(
+        &self,
+        tid: u8,
+        originator: Address,
+        scts: Scts,
+        reference: ConcatRef,
+    ) -> Result<Vec<Deliver>, BuildError> {
+        push_delivers(&self.wap_push(tid), originator, scts, reference)
+    }
 }
 
 /// Builds package 0 for `record`: version [`DEFAULT_VERSION`] (11), server-initiated, `ui_mode`,
@@ -82,6 +112,15 @@ mod tests {
         assert_eq!(back.initiator, Initiator::Server);
         assert_eq!(back.version, 11);
         assert_eq!(build(&rec, 0, UiMode::Background), Err(Package0Error::ZeroSessionId));
+        // Over WAP push in SMS, and back through the device's receiver.
+        let ds =
+            n.sms(3, Address::international("4479").unwrap(), Scts([0; 7]), ConcatRef::Eight(1)).unwrap();
+        assert_eq!(ds.len(), 1);
+        let mut rx = m2msim_codec::dm::push::PushReceiver::new();
+        let m2msim_codec::dm::push::PushEvent::Notification(p) = rx.push_deliver(&ds[0]).unwrap() else {
+            panic!("not a notification")
+        };
+        assert_eq!(p.package0().unwrap(), n.package);
         let none = DeviceRecord { server: None, ..rec };
         assert!(matches!(build(&none, 1, UiMode::Background), Err(Package0Error::NoServerCredentials(_))));
     }

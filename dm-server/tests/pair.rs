@@ -625,3 +625,28 @@ fn wbxml_dialects() {
         assert!(q.outcome(r).unwrap().succeeded(), "{:?}", q.outcome(r));
     }
 }
+
+#[test]
+fn objects_over_max_obj_size() {
+    let config = ClientConfig { max_obj_size: 4096, ..ClientConfig::default() };
+    let mut p = Pair::with_config(Layout::Dm12, Some(DEV_MD5), None, record(DEV_MD5, None), config);
+    p.config.max_obj_size = 2048;
+    let q = p.jobs.clone();
+    q.push(DEV, cmd::add_interior("./Vendor"));
+    // Over the client's MaxObjSize: never sent.
+    let too_big = q.push(DEV, cmd::add("./Vendor/big", Format::Bin, vec![7u8; 5000]));
+    // Under it, but its value is over the server's MaxObjSize (sent in every server SyncHdr): the client
+    // answers the Get 413 and sends no Results.
+    let mid = q.push(DEV, cmd::add("./Vendor/mid", Format::Chr, "x".repeat(3000)));
+    let get = q.push(DEV, cmd::get("./Vendor/mid"));
+    let run = p.session(None);
+    assert_eq!(run.server, Some(SessionOutcome::Completed), "{run:#?}");
+    assert!(matches!(
+        q.outcome(too_big).unwrap().state,
+        OutcomeState::NotSent { reason: m2msim_dm_server::operation::NotSentReason::ExceedsMaxObjSize }
+    ));
+    assert!(q.outcome(mid).unwrap().succeeded(), "{:?}", q.outcome(mid));
+    let o = q.outcome(get).unwrap();
+    assert_eq!(o.status, Some(StatusCode::REQUEST_ENTITY_TOO_LARGE), "{o:?}");
+    assert!(o.results.is_empty());
+}

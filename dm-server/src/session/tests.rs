@@ -826,3 +826,47 @@ proptest::proptest! {
         while r.session.poll_output().is_some() {}
     }
 }
+
+#[test]
+fn chunked_results_over_max_obj_size_get_416() {
+    let jobs = InMemoryJobQueue::new();
+    let op = jobs.push(DEV, cmd::get("./Log"));
+    let cfg = SessionConfig { max_obj_size: 2000, ..SessionConfig::default() };
+    let mut r = Rig::with(record(AuthScheme::Basic), jobs.clone(), cfg);
+    let p1 = r.package1(Some(Cred::basic("dev", "devpw")));
+    let a = r.send(&p1).unwrap();
+    let get = commands(&a)[0].clone();
+    let mut m = SyncMl::new(r.hdr());
+    m.body.commands.push(Command::Status(Status::for_header(1, &a.hdr, StatusCode::OK)));
+    m.body.commands.push(Command::Status(Status::for_command(2, a.hdr.msg_id, &get, StatusCode::OK)));
+    let mut item = Item::default().with_source("./Log").with_data("x".repeat(1000));
+    item.meta = Some(m2msim_codec::syncml::Meta::new().with_format(Format::Chr).with_size(3000));
+    item.more_data = true;
+    m.body.commands.push(Command::Results(Results::new(
+        3,
+        Some(a.hdr.msg_id),
+        get.cmd_id().unwrap(),
+        vec![item],
+    )));
+    m.body.final_ = false;
+    let answer = r.send(&m).unwrap();
+    let st: Vec<_> = answer.statuses().filter(|s| s.cmd == "Results").map(|s| s.code).collect();
+    assert_eq!(st, vec![StatusCode::REQUESTED_SIZE_TOO_BIG]);
+    assert_eq!(r.ended, None, "{:?}", r.events);
+    // The client sends the rest anyway; it is dropped and the outcome says so.
+    let mut m = SyncMl::new(r.hdr());
+    m.body.commands.push(Command::Status(Status::for_header(1, &answer.hdr, StatusCode::OK)));
+    let item = Item::default().with_source("./Log").with_data("x".repeat(2000));
+    m.body.commands.push(Command::Results(Results::new(
+        2,
+        Some(a.hdr.msg_id),
+        get.cmd_id().unwrap(),
+        vec![item],
+    )));
+    m.body.final_ = true;
+    r.send(&m).unwrap();
+    let o = jobs.outcome(op).unwrap();
+    assert!(o.results_incomplete);
+    assert!(o.results.is_empty());
+    assert!(!o.succeeded());
+}

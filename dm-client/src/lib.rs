@@ -8,9 +8,12 @@
 //! - [`mo`]: the standard management objects of DM 1.2.1 StdObj as DDF descriptions and constructors:
 //!   DevInfo, DevDetail, and the DM account in its DM 1.2 (`./DMAcc`) and DM 1.1 (`./SyncML/DMAcc`) layouts
 //!   with typed accessors ([`mo::dmacc::DmAccount`]).
+//! - [`session`]: the sans-IO session engine ([`session::DmClient`]: `handle_input` / `poll_output`) that
+//!   runs client- and server-initiated (package 0) management sessions over the codec's SyncML model:
+//!   authentication both ways (basic, md5, HMAC), every DM command on the tree, Atomic, UI alerts,
+//!   MaxMsgSize packing and large objects both ways.
 //!
-//! The SyncML message model and the sans-IO session engine come on top of these; like them, the tree does
-//! no I/O and reads no clock (time is passed in).
+//! Nothing here does I/O or reads a clock: time is passed in, randomness is injected.
 
 pub mod mo;
 pub mod session;

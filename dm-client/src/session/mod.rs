@@ -57,7 +57,7 @@
 //! and Exec run on the [`DmTree`] (its status table applies); Exec answers 200 (+ Results) or 202 for
 //! asynchronous work, whose Generic Alert (with the Exec's Correlator) goes out in the same session when the
 //! plugin finishes while it lasts (plugins are polled after each server message), else in the next.
-//! Data travels as the codec's [`Data`]: `b64` values are stored as base64 text (what the tree's `b64` Format
+//! Data travels as the codec's [`Data`](m2msim_codec::syncml::Data): `b64` values are stored as base64 text (what the tree's `b64` Format
 //! holds), `bin` values as raw bytes; TNDS documents in Data are not imported (415). Decisions: Alert 1200
 //! and 1201 from the server get 200 (AOSP does), the client-only alerts 1224 and 1226 and unknown codes 406;
 //! DS commands (Sync, Map, Put, …) get 406 Optional feature not supported; Results from the server are
@@ -202,7 +202,9 @@ pub enum Input {
     /// A package 0 arrived (SMS, WAP push, …): start a server-initiated session (Alert 1200) if it is
     /// genuine.
     Notification {
-        /// The package 0 bytes.
+        /// The package 0 bytes (over SMS: the data of the WSP push,
+        /// [`m2msim_codec::dm::push::WspPush::data`], once [`m2msim_codec::dm::push::PushReceiver`] has
+        /// reassembled it).
         package0: Vec<u8>,
         /// The current time.
         now: DmTime,

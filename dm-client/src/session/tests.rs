@@ -1084,3 +1084,67 @@ fn unknown_account_and_missing_devinfo() {
     );
     assert!(c.poll_output().is_none());
 }
+
+// ----- robustness --------------------------------------------------------------------------------------
+
+/// A server message with a bit of everything, as XML bytes, and a fresh client waiting for it.
+fn rich_message() -> (H, Vec<u8>) {
+    let mut h = H::basic();
+    let atomic = CommandGroup { commands: vec![add("./R/a", "1"), get("./R/a")], ..CommandGroup::default() };
+    let m = h.msg(
+        StatusCode::AUTHENTICATION_ACCEPTED,
+        vec![
+            get("./DevInfo?list=Struct"),
+            Command::Atomic(atomic),
+            chunk("./R/big", "abc", Some(6), true),
+            ui_alert(1103, "DR=2", "Pick", &["x", "y"]),
+        ],
+        true,
+    );
+    let body = m.encode(&h.wire).unwrap();
+    (h, body)
+}
+
+#[test]
+fn every_truncation_of_a_server_message_ends_cleanly() {
+    let (_, body) = rich_message();
+    for n in 0..body.len() {
+        let (mut h, _) = rich_message();
+        h.feed(body[..n].to_vec(), None);
+        match &h.ended {
+            Some(Outcome::Failed(FailReason::Protocol(_))) => {}
+            other => panic!("prefix {n}: {other:?}"),
+        }
+    }
+    let (mut h, body) = rich_message();
+    h.feed(body, None);
+    assert!(h.ended.is_none());
+    assert_eq!(h.results()[0].items.len(), 6, "?list=Struct: ./DevInfo and its five leaves");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Arbitrary bytes, or a valid message with bytes overwritten, never panic the engine.
+    #[test]
+    fn arbitrary_input_never_panics(
+        junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+        at in 0usize..4000,
+        patch in proptest::collection::vec(proptest::prelude::any::<u8>(), 1..8),
+    ) {
+        let (mut h, _) = rich_message();
+        h.feed(junk, None);
+        proptest::prop_assert!(h.ended.is_some());
+        let (mut h, mut body) = rich_message();
+        let at = at % body.len();
+        for (i, b) in patch.iter().enumerate() {
+            if let Some(x) = body.get_mut(at + i) {
+                *x = *b;
+            }
+        }
+        let n = h.sent.len();
+        h.c.handle_input(Input::Response { body, hmac: None, now: T }).unwrap();
+        h.drain();
+        proptest::prop_assert!(h.ended.is_some() || h.sent.len() == n + 1);
+    }
+}

@@ -1,0 +1,25 @@
+//! # m2msim-dm-server
+//!
+//! The OMA DM (SyncML DM 1.2, also 1.1) server side of m2msim, sans-IO:
+//!
+//! - [`session`]: [`session::ServerSession`], the engine of one management session with one device:
+//!   authentication (basic, MD5, HMAC), package 1, management packages within the client's message and
+//!   object sizes (several messages per package, large objects both ways), outcomes, the end of the
+//!   session. Bytes in, bytes out; time passed in; no I/O.
+//! - [`operation`]: [`operation::Operation`]s (any management command, nested `Atomic`/`Sequence`, UI
+//!   alerts) with builders ([`operation::cmd`]), and [`operation::OperationOutcome`]s.
+//! - [`jobs`]: the [`jobs::OperationSource`] trait the engine takes operations from and reports outcomes
+//!   to, and [`jobs::InMemoryJobQueue`].
+//! - [`directory`]: the [`directory::DeviceDirectory`] trait (devices, credentials both ways, nonces) and
+//!   [`directory::InMemoryDirectory`].
+//! - [`nonce`]: the [`nonce::NonceSource`] trait and [`nonce::SeededNonces`].
+//! - [`package0`]: package 0 (the server-alert notification) for a device.
+//!
+//! The network layer (HTTP, a SQLite store behind the two traits) sits on top of this crate.
+
+pub mod directory;
+pub mod jobs;
+pub mod nonce;
+pub mod operation;
+pub mod package0;
+pub mod session;

@@ -19,9 +19,11 @@
 //! - [`wbxml`]: WBXML 1.0–1.3 documents (WAP-192-WBXML), lossless, with the SyncML, MetInf, DM DDF and
 //!   DevInf code pages.
 //! - [`xml`]: XML documents, lossless, on `quick-xml` (strict and a documented lenient mode).
-//! - [`syncml`]: SyncML DM messages: status and alert codes; the element tree both encodings convert to and
+//! - [`syncml`]: SyncML DM messages: the typed message model (`SyncMl`, commands, items, meta, data) with
+//!   builders and size helpers; status and alert codes; the element tree both encodings convert to and
 //!   from, with reference profiles that write it byte for byte like libwbxml and the OMA SyncML RTK.
-//! - [`dm`]: authentication (basic, MD5 digest, `x-syncml-hmac`) and package 0.
+//! - [`dm`]: authentication (basic, MD5 digest, `x-syncml-hmac`), package 0, and the DDF / TNDS model and
+//!   codec.
 //!
 //! Every binary format implements [`Decode`] and [`Encode`]; for every input that decodes,
 //! `encode(decode(b)) == b`. Decoders return a [`DecodeError`] with the absolute byte offset of the problem

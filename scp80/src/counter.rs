@@ -719,6 +719,37 @@ mod tests {
         assert_eq!(store.reserve(&card("D"), kvn(1)).unwrap().get(), 2);
     }
 
+    #[test]
+    fn reserve_many_matches_one_by_one_and_persists() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileCounterStore::open(dir.path()).unwrap();
+        let memory = MemoryCounterStore::new();
+        let (a, b, e) = (card("A"), card("B"), card("E"));
+        assert_eq!(store.reserve(&a, kvn(1)).unwrap().get(), 1);
+        memory.reserve(&a, kvn(1)).unwrap();
+        let requests = [(&a, kvn(1)), (&b, kvn(1)), (&a, kvn(1)), (&a, kvn(2)), (&b, kvn(1))];
+        let got: Vec<u64> = store.reserve_many(&requests).into_iter().map(|r| r.unwrap().get()).collect();
+        assert_eq!(got, vec![2, 1, 3, 1, 2]);
+        let want: Vec<u64> = memory.reserve_many(&requests).into_iter().map(|r| r.unwrap().get()).collect();
+        assert_eq!(got, want);
+        // Every value is on disk: a new store continues above it.
+        let again = FileCounterStore::open(dir.path()).unwrap();
+        assert_eq!(again.current(&a, kvn(1)).unwrap().get(), 3);
+        assert_eq!(again.current(&b, kvn(1)).unwrap().get(), 2);
+        // A counter whose file cannot be written fails (with every request of it), the others go on.
+        fs::create_dir(dir.path().join("E.kvn01.cntr.tmp")).unwrap();
+        let r = again.reserve_many(&[(&e, kvn(1)), (&a, kvn(1)), (&e, kvn(1))]);
+        assert!(matches!(r[0], Err(CounterError::Io { .. })) && matches!(r[2], Err(CounterError::Io { .. })));
+        assert_eq!(r[1].as_ref().unwrap().get(), 4);
+        assert_eq!(again.current(&e, kvn(1)).unwrap(), Counter::ZERO);
+        // With blocks of 10 from mark 2: the batch moves the mark twice (12, then 22) and writes it once.
+        let blocks = FileCounterStore::with_block(dir.path(), NonZeroU64::new(10).unwrap()).unwrap();
+        let r = blocks.reserve_many(&[(&b, kvn(1)); 12]);
+        let values: Vec<u64> = r.into_iter().map(|r| r.unwrap().get()).collect();
+        assert_eq!(values, (3..=14).collect::<Vec<_>>());
+        assert_eq!(fs::read_to_string(blocks.path_for(&b, kvn(1))).unwrap(), "0000000016\n");
+    }
+
     proptest::proptest! {
         #[test]
         fn any_file_content_reads_as_a_value_or_corrupt(content in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24)) {

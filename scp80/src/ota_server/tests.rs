@@ -7,7 +7,9 @@ use m2msim_codec::apdu::{Cla, CommandApdu, StatusWord};
 use m2msim_codec::ota::{Checksum, Cntr, CommandHeader, Kic, Kid, PorStatus, PorUdh, Spi, Tar, Transport};
 use m2msim_codec::rfm::CompactResponse;
 use m2msim_codec::sms::concat::{self, ConcatRef, PacketKind};
-use m2msim_codec::sms::{Address, Dcs, Deliver, DeliverReport, Pid, RpKind, Submit, UserData, ValidityPeriod};
+use m2msim_codec::sms::{
+    Address, Dcs, Deliver, DeliverReport, Pid, RpKind, Submit, UserData, ValidityPeriod,
+};
 use m2msim_codec::{Decode, Encode, Reader};
 
 use super::*;
@@ -112,8 +114,18 @@ fn por(keys: &Keysets, spi: [u8; 2], tar: Tar, cntr: u64, status: PorStatus, dat
     };
     let mut out = Vec::new();
     let cntr = Cntr::from_u64(cntr).unwrap();
-    secure_response_into(Transport::SmsPp, PorUdh::ResponsePacket, tar, cntr, status, data, cipher, checksum, &mut out)
-        .unwrap();
+    secure_response_into(
+        Transport::SmsPp,
+        PorUdh::ResponsePacket,
+        tar,
+        cntr,
+        status,
+        data,
+        cipher,
+        checksum,
+        &mut out,
+    )
+    .unwrap();
     out
 }
 
@@ -245,7 +257,8 @@ fn security_failures() {
         vec![
             SecurityProblem::ChecksumFailed,
             SecurityProblem::UnexpectedCounter { received: Cntr::from_u64(7).unwrap() },
-            SecurityProblem::Malformed { offset: 5 },
+            // RPL (`00 03`, at offset 3) promises 3 octets, none follow: the error points at the length.
+            SecurityProblem::Malformed { offset: 3 },
             SecurityProblem::ChecksumMissing,
         ]
     );
@@ -298,8 +311,7 @@ fn timeouts_retry_with_fresh_counters_then_give_up() {
     assert_eq!(e.poll_timeout(), Some(1000));
     e.handle_input(Input::Tick(999));
     assert!(drain(&mut e).is_empty());
-    let mut attempts = 1;
-    for t in [1000, 2000] {
+    for (attempts, t) in [(1, 1000), (2, 2000)] {
         e.handle_input(Input::Tick(t));
         let out = drain(&mut e);
         assert!(
@@ -307,7 +319,6 @@ fn timeouts_retry_with_fresh_counters_then_give_up() {
         );
         let sent = delivers(&out);
         assert_eq!(sent[0].0.attempt, attempts);
-        attempts += 1;
     }
     e.handle_input(Input::Tick(3000));
     let done = finished(&drain(&mut e));
@@ -339,7 +350,14 @@ fn a_late_por_of_an_earlier_attempt_answers_the_job() {
     e.handle_input(report_input(msisdn(1), ack_with(&por(&k, SPI, TAR, 2, PorStatus::Ok, &OK_DATA))));
     let out = drain(&mut e);
     assert!(
-        matches!(&out[..], [Output::Unmatched(Unmatched { reason: UnmatchedReason::LatePor { job: JobId(0) }, job: Some(JobId(1)), .. })]),
+        matches!(
+            &out[..],
+            [Output::Unmatched(Unmatched {
+                reason: UnmatchedReason::LatePor { job: JobId(0) },
+                job: Some(JobId(1)),
+                ..
+            })]
+        ),
         "{out:?}"
     );
     e.handle_input(report_input(msisdn(1), ack_with(&por(&k, SPI, TAR, 3, PorStatus::Ok, &OK_DATA))));
@@ -505,9 +523,9 @@ fn concatenated_command_and_concatenated_por_by_sms_submit() {
     let uds: Vec<Vec<u8>> =
         sent.iter().map(|(_, _, t)| Deliver::decode_exact(t).unwrap().user_data.ud_octets()).collect();
     // IE 00 (concatenation) in every segment, IE 70 in the first only.
-    assert_eq!(&uds[0][..9], &[0x07, 0x00, 0x03, uds[0][4], 3, 1, 0x70, 0x00, 0x01]);
-    assert_eq!(&uds[1][..6], &[0x05, 0x00, 0x03, uds[0][4], 3, 2]);
-    assert_eq!(&uds[2][..6], &[0x05, 0x00, 0x03, uds[0][4], 3, 3]);
+    assert_eq!(&uds[0][..9], &[0x07, 0x00, 0x03, uds[0][3], 3, 1, 0x70, 0x00, 0x01]);
+    assert_eq!(&uds[1][..6], &[0x05, 0x00, 0x03, uds[0][3], 3, 2]);
+    assert_eq!(&uds[2][..6], &[0x05, 0x00, 0x03, uds[0][3], 3, 3]);
     // The card acknowledges each segment; the PoR comes by SMS-SUBMIT, in two segments, the second first.
     for _ in 0..3 {
         e.handle_input(report_input(msisdn(1), plain_ack()));

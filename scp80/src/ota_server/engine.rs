@@ -723,6 +723,7 @@ impl Engine {
         if !report.accepted() {
             return Verdict::security(problem_of(&report), Some(report));
         }
+        let mut unexpected_counter = None;
         if !s.attempts.iter().any(|a| a.cntr == report.cntr) {
             let late = self
                 .lanes
@@ -731,19 +732,29 @@ impl Engine {
             if let Some(job) = late {
                 return Verdict::Unmatched(UnmatchedReason::LatePor { job });
             }
-            if report.trusted() {
+            let refusal = !matches!(
+                report.status,
+                PorStatus::Ok | PorStatus::MoreTime | PorStatus::ResponseBySmsSubmit
+            );
+            if report.trusted() && !refusal {
                 return Verdict::security(
                     SecurityProblem::UnexpectedCounter { received: report.cntr },
                     Some(report),
                 );
             }
-            // An unprotected error PoR: cards answer so before they could read (or check) the counter.
+            // A refusal: a card that could not decipher the packet echoes a garbage counter, and cards
+            // answer unprotected before they could read (or check) the counter. Flagged in the outcome.
+            unexpected_counter = Some(report.cntr);
         }
         let outcome = match report.status {
             // The card says the real PoR follows by SMS-SUBMIT (TS 31.115 §4.2, TS 23.048 §6.1): wait.
             PorStatus::MoreTime | PorStatus::ResponseBySmsSubmit => return Verdict::Wait,
             PorStatus::Ok => evaluate(&s.job.script, &report),
-            status => JobOutcome::CardStatus { por_status: status, unprotected: !report.trusted() },
+            status => JobOutcome::CardStatus {
+                por_status: status,
+                unprotected: !report.trusted(),
+                unexpected_counter,
+            },
         };
         Verdict::Finish(outcome, Some(Box::new(report)))
     }

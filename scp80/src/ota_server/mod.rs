@@ -35,8 +35,10 @@
 //! 4. Finished: [`JobOutcome::Success`] when the PoR is `00`, trusted, and the script ran to its end;
 //!    [`JobOutcome::ScriptError`] when the response data shows it stopped (last SW an error); a PoR status
 //!    other than `00` is [`JobOutcome::CardStatus`]; a PoR whose RC/CC fails or that is not protected as SPI2
-//!    asked is [`JobOutcome::SecurityFailure`], as is a verified PoR with a counter the job never sent
-//!    ([`SecurityProblem::UnexpectedCounter`]). Without a PoR in time the job is sent again with a FRESH
+//!    asked is [`JobOutcome::SecurityFailure`], as is a verified PoR `00` with a counter the job never
+//!    sent ([`SecurityProblem::UnexpectedCounter`]); a refusal with such a counter stays the card's
+//!    status, flagged (`unexpected_counter`: a card that could not decipher the packet echoes garbage).
+//!    Without a PoR in time the job is sent again with a FRESH
 //!    counter, up to [`RetryPolicy::max_retries`] times, then it is a [`JobOutcome::Timeout`].
 //!
 //! # Decisions

@@ -98,6 +98,11 @@ pub enum JobOutcome {
         /// The PoR came without the RC/CC (or ciphering) SPI2 asked for, as cards answer packets they
         /// could not check: its status is information, not proof.
         unprotected: bool,
+        /// The PoR's counter when it is none the job sent. Decision: flagged here rather than made a
+        /// [`JobOutcome::SecurityFailure`], because a card that could not decipher the packet (`01`,
+        /// `05`, wrong KIc) echoes the counter as it deciphered it, i.e. garbage.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unexpected_counter: Option<Cntr>,
     },
     /// PoR `00`, but the script stopped (TS 102 226 §5.1.2 / §5.2.2): the last status word is an error
     /// (or `62F1`), or fewer commands ran than the script has, or the expanded response reports a bad

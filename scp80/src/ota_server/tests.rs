@@ -202,7 +202,11 @@ fn script_error_and_card_status() {
         vec![
             JobOutcome::ScriptError { executed: Some(1), sw: Some(StatusWord(0x6A82)) },
             JobOutcome::Success,
-            JobOutcome::CardStatus { por_status: PorStatus::CntrLow, unprotected: false },
+            JobOutcome::CardStatus {
+                por_status: PorStatus::CntrLow,
+                unprotected: false,
+                unexpected_counter: None
+            },
         ]
     );
 }
@@ -221,8 +225,29 @@ fn unprotected_error_por_is_the_cards_answer() {
     let done = finished(&drain(&mut e));
     assert_eq!(
         done[0].outcome,
-        JobOutcome::CardStatus { por_status: PorStatus::UnidentifiedSecurityError, unprotected: true }
+        JobOutcome::CardStatus {
+            por_status: PorStatus::UnidentifiedSecurityError,
+            unprotected: true,
+            unexpected_counter: Some(Cntr::default())
+        }
     );
+    // A protected refusal with a counter the job never sent (a card that deciphered garbage) is the
+    // card's answer too, flagged.
+    e.submit(job(&k, 2, SPI));
+    drain(&mut e);
+    e.handle_input(report_input(msisdn(2), ack_with(&por(&k, SPI, TAR, 99, PorStatus::RcCcDsFailed, &[]))));
+    let done = finished(&drain(&mut e));
+    assert_eq!(
+        done[0].outcome,
+        JobOutcome::CardStatus {
+            por_status: PorStatus::RcCcDsFailed,
+            unprotected: false,
+            unexpected_counter: Some(Cntr::from_u64(99).unwrap())
+        }
+    );
+    let json = serde_json::to_string(&done[0]).unwrap();
+    assert!(json.contains(r#""unexpected_counter":"0000000063""#), "{json}");
+    assert_eq!(serde_json::from_str::<JobReport>(&json).unwrap(), done[0]);
 }
 
 #[test]

@@ -23,6 +23,9 @@
 //!   TCP server (`uicc::server`: APDU framing and vsmartcard vpcd).
 //! - [`terminal`]: a simulated terminal (ME) driving a card: SMS-PP download, PoR in the DELIVER-REPORT or
 //!   from SEND SHORT MESSAGE, REFRESH, AKA.
+//! - [`ota_server`]: the OTA server's campaign engine (sans-IO: jobs in, SMS-DELIVERs out, PoRs in,
+//!   reports out; counters persisted before sending; retries; thousands of jobs in flight) and an
+//!   in-process driver that runs it against a fleet of simulated cards and terminals.
 //!
 //! Nothing here reads a clock or draws randomness (the CLI's TCP server aside): RAND values and counters are passed
 //! in, so that every function can be called from a CLI or a test with fixed inputs.
@@ -32,6 +35,7 @@ pub mod counter;
 pub mod crypto;
 pub mod keys;
 pub mod milenage;
+pub mod ota_server;
 pub mod packet;
 pub mod terminal;
 pub mod uicc;

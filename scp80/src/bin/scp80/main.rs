@@ -9,6 +9,7 @@
 //! scp80 uicc new …   create a card file from a profile
 //! scp80 uicc apdu …  send APDUs to a card file (and save it)
 //! scp80 uicc serve … run a card file behind TCP (m2msim APDU framing and vsmartcard vpcd)
+//! scp80 ota run …    run an OTA campaign against simulated cards (engine, SMSC, terminals) and report
 //! ```
 //! Hex in and out. Bad input exits with code 2 and one line saying what was wrong.
 
@@ -19,6 +20,7 @@ use clap::{Parser, Subcommand};
 mod card;
 mod command;
 mod milenage;
+mod ota;
 mod por;
 mod shared;
 mod uicc;
@@ -48,6 +50,9 @@ enum Cmd {
     /// The simulated UICC: create card files, send APDUs, serve a card over TCP.
     #[command(subcommand)]
     Uicc(uicc::Cmd),
+    /// The OTA server: run a campaign against simulated cards.
+    #[command(subcommand)]
+    Ota(ota::Cmd),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +72,7 @@ fn main() -> ExitCode {
         Cmd::Card(a) => card::run(a),
         Cmd::Milenage(a) => milenage::run(a),
         Cmd::Uicc(c) => uicc::run(c),
+        Cmd::Ota(c) => ota::run(c),
     };
     match result {
         Ok(code) => code,

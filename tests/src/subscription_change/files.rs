@@ -174,6 +174,16 @@ impl KeysetRecord {
         Zeroizing::new(s)
     }
 
+    /// The record as one `[[keyset]]` table of a key file (for card profiles).
+    #[must_use]
+    pub fn to_toml_table(&self) -> toml::Table {
+        let text = self.to_key_file();
+        toml::from_str::<toml::Table>(&text)
+            .ok()
+            .and_then(|t| t.get("keyset")?.as_array()?.first()?.as_table().cloned())
+            .unwrap_or_default()
+    }
+
     /// The keyset, expanded with `provider`.
     ///
     /// # Errors

@@ -157,6 +157,8 @@ pub struct Summary {
     pub moved: BTreeMap<String, usize>,
     /// Failures by cause (`step 4: timeout` …).
     pub failures: BTreeMap<String, usize>,
+    /// Devices whose card reported its list of pairs exhausted (3b, step 9: SW `6A84`).
+    pub exhausted: usize,
     /// AKA resynchronisations (3a: the new network's SQN starts behind the card's).
     pub resyncs: usize,
     /// OTA jobs run and their retries.
@@ -282,7 +284,9 @@ fn compact(report: &JobReport) -> Option<&CompactResponse> {
 fn job_failure(report: &JobReport, expected_commands: Option<u8>) -> Option<String> {
     match &report.outcome {
         JobOutcome::Success | JobOutcome::Delivered => {}
-        JobOutcome::CardStatus { por_status, .. } => return Some(format!("PoR status {:02x}", por_status.code())),
+        JobOutcome::CardStatus { por_status, .. } => {
+            return Some(format!("PoR status {:02x}", por_status.code()));
+        }
         other => return Some(other.name().replace('_', " ")),
     }
     let c = compact(report)?;
@@ -426,13 +430,7 @@ impl Scenario {
             sqn_age_limit: None,
             include_kc: true,
         });
-        let text = ota.to_key_file();
-        let table: toml::Table = toml::from_str(&text).unwrap_or_default();
-        p.ota.keyset = table
-            .get("keyset")
-            .and_then(toml::Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_table().cloned()).collect())
-            .unwrap_or_default();
+        p.ota.keyset = vec![ota.to_toml_table()];
         if alt == Alt::A3b {
             p.ota.application.push(ApplicationSpec {
                 tar: TAR_KEYSLOT,
@@ -446,7 +444,10 @@ impl Scenario {
         p
     }
 
-    fn build_fleet(&mut self, mut profile_of: impl FnMut(&mut Self, usize, &str) -> CardProfile) -> Result<(), ScenarioError> {
+    fn build_fleet(
+        &mut self,
+        mut profile_of: impl FnMut(&mut Self, usize, &str) -> CardProfile,
+    ) -> Result<(), ScenarioError> {
         let mut fleet = Fleet::new();
         let term = TerminalConfig { pin1: Some(PIN1.into()), ..TerminalConfig::default() };
         let first_imsis: Vec<String> = (0..self.opts.devices).map(|_| self.mnos[0].allocate_imsi()).collect();
@@ -460,7 +461,8 @@ impl Scenario {
             m2msim_scp80::ota_server::driver::write_imsi(&mut uicc, imsi)
                 .map_err(|e| ScenarioError::Fleet(e.to_string()))?;
             set_mnc_length(&mut uicc, self.mnos[0].mnc_length());
-            let card = SimCard::new(id, msisdn(i), uicc, term.clone()).map_err(|e| ScenarioError::Fleet(e.to_string()))?;
+            let card = SimCard::new(id, msisdn(i), uicc, term.clone())
+                .map_err(|e| ScenarioError::Fleet(e.to_string()))?;
             fleet.push(card).map_err(|e| ScenarioError::Fleet(e.to_string()))?;
         }
         self.fleet = Some(fleet);
@@ -494,7 +496,10 @@ impl Scenario {
             format!("MNO-A acquires {n} UICCs personalised with MNO-A's first IMSI and a list of {PAIRS} Ki/OTA-key pairs; the manufacturer reveals pair 1 to MNO-A (sealed) and keeps pairs 2..{PAIRS}"),
         );
         for name in MNO_NAMES {
-            let key = TransportKey::new(format!("MFR-{name}"), &parties::derive(&seed_key(self.opts.seed), "transport", name));
+            let key = TransportKey::new(
+                format!("MFR-{name}"),
+                &parties::derive(&seed_key(self.opts.seed), "transport", name),
+            );
             self.manufacturer.agree_transport_key(name, key);
         }
         let base = CardProfile::example().map_err(|e| ScenarioError::Fleet(e.to_string()))?;
@@ -504,16 +509,13 @@ impl Scenario {
             let pairs = s.manufacturer.personalise(id, PAIRS, s.opts.seed, kvn());
             s.manufacturer.register(id, 1, MNO_NAMES[0]);
             let imsi = format!("00101{:010}", i + 1);
-            let mut p = Self::card_profile(&base, pairs[0].k.expose(), pairs[0].opc.expose(), &pairs[0].ota, Alt::A3b);
-            let table = |r: &KeysetRecord| -> toml::Table {
-                let t: toml::Table = toml::from_str(&r.to_key_file()).unwrap_or_default();
-                t.get("keyset")
-                    .and_then(toml::Value::as_array)
-                    .and_then(|a| a.first())
-                    .and_then(toml::Value::as_table)
-                    .cloned()
-                    .unwrap_or_default()
-            };
+            let mut p = Self::card_profile(
+                &base,
+                pairs[0].k.expose(),
+                pairs[0].opc.expose(),
+                &pairs[0].ota,
+                Alt::A3b,
+            );
             p.keyslots = Some(KeySlotsSpec {
                 active: 1,
                 kvn: KVN,
@@ -525,7 +527,7 @@ impl Scenario {
                         index,
                         k: SecretHex::new(pair.k.expose()),
                         opc: SecretHex::new(pair.opc.expose()),
-                        keyset: table(&pair.ota),
+                        keyset: pair.ota.to_toml_table(),
                     })
                     .collect(),
                 pending: None,
@@ -601,11 +603,17 @@ impl Scenario {
     // --- OTA ---------------------------------------------------------------------------------------
 
     /// Runs one campaign of MNO `m`: one job per (device, script, TAR); returns the reports by device.
-    fn campaign(&mut self, m: usize, jobs: Vec<(usize, Tar, Script)>, keys_of: impl Fn(&Mno, &str) -> Option<Arc<m2msim_scp80::keys::Keysets>>) -> Vec<Option<JobReport>> {
+    fn campaign(
+        &mut self,
+        m: usize,
+        jobs: Vec<(usize, Tar, Script)>,
+        keys_of: impl Fn(&Mno, &str) -> Option<Arc<m2msim_scp80::keys::Keysets>>,
+    ) -> Vec<Option<JobReport>> {
         let mut out = vec![None; self.opts.devices];
         let (Some(engine), Some(fleet)) = (self.mnos[m].engine.take(), self.fleet.take()) else { return out };
         let mut net = NetworkConfig { seed: self.opts.seed, ..NetworkConfig::default() };
-        net.faults = Faults { silent: self.opts.silent.iter().map(|&i| msisdn(i)).collect(), ..Faults::default() };
+        net.faults =
+            Faults { silent: self.opts.silent.iter().map(|&i| msisdn(i)).collect(), ..Faults::default() };
         let mut sim = Simulation::new(engine, fleet, net);
         sim.set_trace_apdus(self.opts.trace);
         let mut by_job = std::collections::HashMap::new();
@@ -653,7 +661,13 @@ impl Scenario {
     }
 
     /// Records failures of a campaign; returns the devices whose job did what it should.
-    fn check(&mut self, step: &str, reports: &[Option<JobReport>], devices: &[usize], expected: impl Fn(usize) -> Option<u8>) -> Vec<usize> {
+    fn check(
+        &mut self,
+        step: &str,
+        reports: &[Option<JobReport>],
+        devices: &[usize],
+        expected: impl Fn(usize) -> Option<u8>,
+    ) -> Vec<usize> {
         let mut ok = Vec::new();
         for &i in devices {
             match reports.get(i).and_then(Option::as_ref) {
@@ -677,7 +691,11 @@ impl Scenario {
     fn imsi_list(&mut self, from: usize, to: usize, devices: &[usize]) -> ImsiList {
         let entries = devices
             .iter()
-            .map(|&i| ImsiEntry { iccid: iccid(i), imsi: self.mnos[to].allocate_imsi(), mnc_length: self.mnos[to].mnc_length() })
+            .map(|&i| ImsiEntry {
+                iccid: iccid(i),
+                imsi: self.mnos[to].allocate_imsi(),
+                mnc_length: self.mnos[to].mnc_length(),
+            })
             .collect();
         ImsiList { from: self.mnos[to].name.clone(), to: self.mnos[from].name.clone(), entries }
     }
@@ -742,7 +760,10 @@ impl Scenario {
             moved
         });
         // Step 5: the handover list, sealed.
-        let transport = TransportKey::new(format!("{a}-{b}"), &parties::derive(&seed_key(self.opts.seed), "transport", &format!("{a}-{b}")));
+        let transport = TransportKey::new(
+            format!("{a}-{b}"),
+            &parties::derive(&seed_key(self.opts.seed), "transport", &format!("{a}-{b}")),
+        );
         let sealed = self.phase(&format!("{a}->{b} step 5: handover"), |s| {
             s.step(5, &format!("{a} -> {b}"), "delivers the list of devices with their new IMSI, K and OTA keys (sealed: AES-128-GCM under the A-B transport key)");
             let entries = moved
@@ -768,8 +789,9 @@ impl Scenario {
             let list: HandoverList = transport.open(&sealed, HANDOVER_LIST)?;
             let provider = s.provider.clone();
             let mut attached = Vec::new();
+            let index: std::collections::HashMap<String, usize> = devices.iter().map(|&i| (iccid(i), i)).collect();
             for e in &list.entries {
-                let Some(i) = devices.iter().copied().find(|&i| iccid(i) == e.iccid) else { continue };
+                let Some(&i) = index.get(&e.iccid) else { continue };
                 let (Ok(k), Ok(opc)) = (e.k.expose16(), e.opc.expose16()) else { continue };
                 s.mnos[to].add_subscription(&e.iccid, &e.imsi, &k, &opc);
                 s.mnos[to].add_ota_keys(&e.iccid, &e.ota, e.next_counter, provider.as_ref())?;
@@ -813,8 +835,9 @@ impl Scenario {
             let mut locked = 0;
             for &i in &rolled {
                 match reports.get(i).and_then(Option::as_ref) {
+                    None => s.summary.fail("step 6: the old operator's check was not sent"),
                     Some(r) if r.outcome.is_success() => s.summary.fail(format!("step 6: {a}'s keys still work")),
-                    _ => {
+                    Some(_) => {
                         locked += 1;
                         s.serving[i] = to;
                     }
@@ -832,7 +855,11 @@ impl Scenario {
         let (a, b) = (self.mnos[from].name.clone(), self.mnos[to].name.clone());
         let devices: Vec<usize> = (0..self.opts.devices).filter(|&i| self.serving[i] == from).collect();
         if from > 0 {
-            self.step(9, "M2M operator", format!("a further change is required: from {a} to {b} (pair {index})"));
+            self.step(
+                9,
+                "M2M operator",
+                format!("a further change is required: from {a} to {b} (pair {index})"),
+            );
         }
         self.step(3, "M2M operator, UICC manufacturer", format!("decides to move {} devices from {a} to {b}; registers pair {index} of each card for {b} with the manufacturer", devices.len()));
         for &i in &devices {
@@ -874,13 +901,16 @@ impl Scenario {
         let notice = IndexNotice {
             from: a.clone(),
             to: b.clone(),
-            entries: switched.iter().map(|(i, e, _)| IndexEntry { iccid: iccid(*i), imsi: e.imsi.clone(), index }).collect(),
+            entries: switched
+                .iter()
+                .map(|(i, e, _)| IndexEntry { iccid: iccid(*i), imsi: e.imsi.clone(), index })
+                .collect(),
         };
         self.step(6, &format!("{a} -> {b}"), "delivers the UICC IDs with their new IMSI and index");
         self.show_file("index notice", &notice);
         let provider = self.provider.clone();
         let obtained = self.phase(&format!("{a}->{b} step 7: escrow"), |s| {
-            s.step(7, &format!("{b} -> UICC manufacturer"), "obtains each pair by UICC ID and index (sealed to MNO B's transport key) and checks the KCVs the card reported");
+            s.step(7, &format!("{b} -> UICC manufacturer"), format!("obtains each pair by UICC ID and index (sealed to {b}'s transport key) and checks the KCVs the card reported"));
             let mut got = Vec::new();
             for ((i, _, kcvs), entry) in switched.iter().zip(&notice.entries) {
                 match pair_request(s, &b, &entry.iccid, entry.index, provider.as_ref()) {
@@ -934,8 +964,9 @@ impl Scenario {
             let mut locked = 0;
             for &i in &managed {
                 match reports.get(i).and_then(Option::as_ref) {
+                    None => s.summary.fail("step 8: the old operator's check was not sent"),
                     Some(r) if r.outcome.is_success() => s.summary.fail(format!("step 8: {a}'s keys still work")),
-                    _ => {
+                    Some(_) => {
                         locked += 1;
                         s.serving[i] = to;
                     }
@@ -947,11 +978,15 @@ impl Scenario {
         })
     }
 
-    /// A change beyond the last pair: the card answers `6A84` (list exhausted); counted as
-    /// `step 9: list exhausted` for every device that reports it.
+    /// A change beyond the last pair: the card answers `6A84` (list exhausted), counted in
+    /// [`Summary::exhausted`]; any other answer is a failure.
     fn exhausted_3b(&mut self, from: usize) {
         let devices: Vec<usize> = (0..self.opts.devices).filter(|&i| self.serving[i] == from).collect();
-        self.step(9, "M2M operator", format!("a further change is required, but the cards have used all {PAIRS} pairs"));
+        self.step(
+            9,
+            "M2M operator",
+            format!("a further change is required, but the cards have used all {PAIRS} pairs"),
+        );
         let jobs = devices
             .iter()
             .filter_map(|&i| {
@@ -962,14 +997,16 @@ impl Scenario {
         let reports = self.campaign(from, jobs, Self::own_keys);
         let mut exhausted = 0;
         for &i in &devices {
-            if reports[i].as_ref().and_then(compact).is_some_and(|c| c.last_sw == StatusWord::NOT_ENOUGH_MEMORY) {
+            if reports[i]
+                .as_ref()
+                .and_then(compact)
+                .is_some_and(|c| c.last_sw == StatusWord::NOT_ENOUGH_MEMORY)
+            {
                 exhausted += 1;
             }
         }
         self.detail(format!("{exhausted} of {} devices report an exhausted list (SW 6A84)", devices.len()));
-        if exhausted > 0 {
-            *self.summary.failures.entry("step 9: list exhausted (6A84)".into()).or_default() += exhausted;
-        }
+        self.summary.exhausted += exhausted;
     }
 }
 
@@ -989,7 +1026,8 @@ fn pair_request(
 ) -> Option<([u8; 16], [u8; 16], KeysetRecord)> {
     let request = files::EscrowRequest { mno: mno.into(), iccid: iccid.into(), index };
     let sealed = s.manufacturer.request(&request).ok()?;
-    let key = TransportKey::new(format!("MFR-{mno}"), &parties::derive(&seed_key(s.opts.seed), "transport", mno));
+    let key =
+        TransportKey::new(format!("MFR-{mno}"), &parties::derive(&seed_key(s.opts.seed), "transport", mno));
     let answer: files::EscrowAnswer = key.open(&sealed, files::ESCROW_ANSWER).ok()?;
     answer.ota.to_keysets(provider).ok()?;
     Some((answer.k.expose16().ok()?, answer.opc.expose16().ok()?, answer.ota))
@@ -1012,24 +1050,50 @@ fn trace_line(e: &SimEvent<'_>) -> Option<String> {
     let json = |v: Result<String, serde_json::Error>| v.unwrap_or_else(|_| "?".into());
     Some(match e {
         SimEvent::SmsDeliver { at, to, tpdu, fate, .. } => {
-            let decoded = Deliver::decode_exact(tpdu).map(|d| json(serde_json::to_string(&d))).unwrap_or_default();
-            format!("[{at:>7} ms] SMSC -> {} SMS-DELIVER ({fate:?}) {} {decoded}", to.digits().collect::<String>(), hex::encode_upper(tpdu))
+            let decoded =
+                Deliver::decode_exact(tpdu).map(|d| json(serde_json::to_string(&d))).unwrap_or_default();
+            format!(
+                "[{at:>7} ms] SMSC -> {} SMS-DELIVER ({fate:?}) {} {decoded}",
+                to.digits().collect::<String>(),
+                hex::encode_upper(tpdu)
+            )
         }
         SimEvent::Apdu { at, card, command, response } => {
-            let decoded = CommandApdu::decode_exact(command).map(|c| json(serde_json::to_string(&c))).unwrap_or_default();
-            format!("[{at:>7} ms] device {card} APDU {} -> {} {decoded}", hex::encode_upper(command), hex::encode_upper(response))
+            let decoded = CommandApdu::decode_exact(command)
+                .map(|c| json(serde_json::to_string(&c)))
+                .unwrap_or_default();
+            format!(
+                "[{at:>7} ms] device {card} APDU {} -> {} {decoded}",
+                hex::encode_upper(command),
+                hex::encode_upper(response)
+            )
         }
         SimEvent::DeliverReport { at, from, tpdu, rp, .. } => {
-            format!("[{at:>7} ms] {} -> SMSC SMS-DELIVER-REPORT ({rp:?}) {}", from.digits().collect::<String>(), hex::encode_upper(tpdu))
+            format!(
+                "[{at:>7} ms] {} -> SMSC SMS-DELIVER-REPORT ({rp:?}) {}",
+                from.digits().collect::<String>(),
+                hex::encode_upper(tpdu)
+            )
         }
         SimEvent::SmsSubmit { at, from, tpdu, .. } => {
-            let decoded = Submit::decode_exact(tpdu).map(|d| json(serde_json::to_string(&d))).unwrap_or_default();
-            format!("[{at:>7} ms] {} -> SMSC SMS-SUBMIT {} {decoded}", from.digits().collect::<String>(), hex::encode_upper(tpdu))
+            let decoded =
+                Submit::decode_exact(tpdu).map(|d| json(serde_json::to_string(&d))).unwrap_or_default();
+            format!(
+                "[{at:>7} ms] {} -> SMSC SMS-SUBMIT {} {decoded}",
+                from.digits().collect::<String>(),
+                hex::encode_upper(tpdu)
+            )
         }
         SimEvent::JobFinished { at, report } => {
-            format!("[{at:>7} ms] PoR for {}: {}", report.card.as_str(), json(serde_json::to_string(&report.por)))
+            format!(
+                "[{at:>7} ms] PoR for {}: {}",
+                report.card.as_str(),
+                json(serde_json::to_string(&report.por))
+            )
         }
-        SimEvent::Retrying { at, job, attempt, reason } => format!("[{at:>7} ms] {job} retry {attempt}: {reason:?}"),
+        SimEvent::Retrying { at, job, attempt, reason } => {
+            format!("[{at:>7} ms] {job} retry {attempt}: {reason:?}")
+        }
         _ => return None,
     })
 }

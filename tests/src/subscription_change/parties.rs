@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use aes::Aes128;
 use cmac::{Cmac, KeyInit, Mac};
+use m2msim_codec::sms::Address;
 use m2msim_scp80::counter::{CardId, CounterStore, MemoryCounterStore};
 use m2msim_scp80::crypto::SecurityProvider;
 use m2msim_scp80::keys::{Keysets, Kvn};
 use m2msim_scp80::milenage::{Milenage, SqnGenerator, SqnParams};
 use m2msim_scp80::ota_server::{Engine, EngineConfig};
-use m2msim_codec::sms::Address;
 use zeroize::Zeroizing;
 
 use super::files::{
@@ -151,13 +151,16 @@ impl Mno {
     pub fn add_subscription(&mut self, iccid: &str, imsi: &str, k: &[u8; 16], opc: &[u8; 16]) {
         let sqn = SqnGenerator::new(SqnParams::default(), 1)
             .unwrap_or_else(|_| unreachable!("the default parameters are valid"));
-        self.hss.insert(iccid.into(), Subscription {
+        self.hss.insert(
+            iccid.into(),
+            Subscription {
                 imsi: imsi.into(),
                 k: Secret::new(k),
                 opc: Secret::new(opc),
                 milenage: Milenage::new(k, opc),
                 sqn,
-            },);
+            },
+        );
     }
 
     /// Records the OTA keys of a card, and the next counter its OTA server must use for `kvn` (the
@@ -174,8 +177,11 @@ impl Mno {
     ) -> Result<(), FileError> {
         let keysets = record.to_keysets(provider)?;
         if next_counter > 1
-            && let (Ok(card), Ok(kvn), Some(last)) =
-                (CardId::new(iccid), Kvn::new(record.kvn), m2msim_scp80::counter::Counter::new(next_counter - 1))
+            && let (Ok(card), Ok(kvn), Some(last)) = (
+                CardId::new(iccid),
+                Kvn::new(record.kvn),
+                m2msim_scp80::counter::Counter::new(next_counter - 1),
+            )
         {
             let _ = self.counters.set(&card, kvn, last);
         }
@@ -186,10 +192,7 @@ impl Mno {
     /// The next counter this OTA server would use towards `iccid` with `kvn`.
     #[must_use]
     pub fn next_counter(&self, iccid: &str, kvn: Kvn) -> u64 {
-        CardId::new(iccid)
-            .ok()
-            .and_then(|c| self.counters.current(&c, kvn).ok())
-            .map_or(1, |c| c.get() + 1)
+        CardId::new(iccid).ok().and_then(|c| self.counters.current(&c, kvn).ok()).map_or(1, |c| c.get() + 1)
     }
 
     /// An authentication vector for the card's subscription: (RAND, AUTN, XRES), RAND derived from the
@@ -241,7 +244,7 @@ pub struct Pair {
 }
 
 /// Why the manufacturer refuses a request.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum EscrowError {
     /// No such card or index.
     #[error("no pair {index} for card {iccid}")]

@@ -22,6 +22,9 @@
 //! - [`syncml`]: SyncML DM messages: status and alert codes; the element tree both encodings convert to and
 //!   from, with reference profiles that write it byte for byte like libwbxml and the OMA SyncML RTK.
 //! - [`dm`]: authentication (basic, MD5 digest, `x-syncml-hmac`) and package 0.
+//! - [`mo`]: the M2MSIMMobj object of TR 33.812 / S3-090905 (DDF, State and Result codes) and its byte
+//!   formats: the protected MCIM package, the MCIM plaintext, the TRE's validation data, the MCIM
+//!   provisioning context.
 //!
 //! Every binary format implements [`Decode`] and [`Encode`]; for every input that decodes,
 //! `encode(decode(b)) == b`. Decoders return a [`DecodeError`] with the absolute byte offset of the problem
@@ -34,6 +37,7 @@ pub mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod hexser;
+pub mod mo;
 pub mod ota;
 pub mod reader;
 pub mod rfm;

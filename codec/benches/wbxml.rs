@@ -1,4 +1,5 @@
-//! WBXML ↔ XML conversion speed on the 16 real AOSP WBXML packets of the corpus (libwbxml and RTK profiles).
+//! WBXML ↔ XML conversion speed on the 16 real AOSP WBXML packets of the corpus (libwbxml and RTK profiles),
+//! and the typed model on the same packets (WBXML → typed → WBXML; command sizes).
 //!
 //! `cargo bench -p m2msim-codec --bench wbxml -- --warm-up-time 1 --measurement-time 3`
 
@@ -6,6 +7,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use m2msim_codec::syncml::tree::{self, Document, Profile};
+use m2msim_codec::syncml::{SyncMl, Wire};
 use m2msim_codec::testdata::shared_dir;
 use m2msim_codec::{Decode, Encode, wbxml, xml};
 
@@ -62,6 +64,31 @@ fn bench(c: &mut Criterion) {
             for x in &xml_in {
                 let d = xml::Document::parse(x, xml::Mode::Strict).unwrap();
                 std::hint::black_box(Document::from_xml(&d).unwrap().to_wbxml(&rtk).unwrap().encode());
+            }
+        });
+    });
+    // The typed model: WBXML bytes → typed message (with its dialect) → WBXML bytes in that dialect.
+    g.bench_function("typed/wbxml_to_typed_to_wbxml", |b| {
+        b.iter(|| {
+            for w in &wbxml_in {
+                let d = SyncMl::decode(w, xml::Mode::Strict).unwrap();
+                std::hint::black_box(d.message.encode(&d.wire).unwrap());
+            }
+        });
+    });
+    let typed: Vec<(SyncMl, Wire)> = wbxml_in
+        .iter()
+        .map(|w| {
+            let d = SyncMl::decode(w, xml::Mode::Strict).unwrap();
+            (d.message, d.wire)
+        })
+        .collect();
+    g.bench_function("typed/command_len", |b| {
+        b.iter(|| {
+            for (m, wire) in &typed {
+                for c in &m.body.commands {
+                    std::hint::black_box(m.command_len(c, wire).unwrap());
+                }
             }
         });
     });

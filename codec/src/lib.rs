@@ -19,9 +19,11 @@
 //! - [`wbxml`]: WBXML 1.0–1.3 documents (WAP-192-WBXML), lossless, with the SyncML, MetInf, DM DDF and
 //!   DevInf code pages.
 //! - [`xml`]: XML documents, lossless, on `quick-xml` (strict and a documented lenient mode).
-//! - [`syncml`]: SyncML DM messages: status and alert codes; the element tree both encodings convert to and
+//! - [`syncml`]: SyncML DM messages: the typed message model (`SyncMl`, commands, items, meta, data) with
+//!   builders and size helpers; status and alert codes; the element tree both encodings convert to and
 //!   from, with reference profiles that write it byte for byte like libwbxml and the OMA SyncML RTK.
-//! - [`dm`]: authentication (basic, MD5 digest, `x-syncml-hmac`) and package 0.
+//! - [`dm`]: authentication (basic, MD5 digest, `x-syncml-hmac`), package 0, and the DDF / TNDS model and
+//!   codec.
 //! - [`mo`]: the M2MSIMMobj object of TR 33.812 / S3-090905 (DDF, State and Result codes) and its byte
 //!   formats: the protected MCIM package, the MCIM plaintext, the TRE's validation data, the MCIM
 //!   provisioning context.

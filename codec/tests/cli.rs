@@ -246,3 +246,171 @@ fn errors_name_offset_and_expectation() {
         assert!(e.contains(want) && e.lines().count() == 1, "{kind}: {e}");
     }
 }
+
+fn run_bytes(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_m2mcodec"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn m2mcodec");
+    let mut sin = child.stdin.take().unwrap();
+    sin.write_all(stdin).unwrap();
+    drop(sin);
+    child.wait_with_output().unwrap()
+}
+
+fn one_line_error(o: &Output) -> String {
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stdout));
+    let e = String::from_utf8(o.stderr.clone()).unwrap();
+    assert_eq!(e.lines().count(), 1, "{e}");
+    e
+}
+
+/// xml2wbxml / wbxml2xml on corpus files, through files and through stdin/stdout, against the library.
+#[test]
+fn syncml_conversions() {
+    use m2msim_codec::syncml::tree::{self, Profile, PublicIdForm, XmlStyle};
+    let Some(xml_path) =
+        m2msim_codec::testdata::shared_file("corpus/omadm/xml/omadm121spec_pro_examples_01.xml")
+    else {
+        return;
+    };
+    let Some(wbxml_path) =
+        m2msim_codec::testdata::shared_file("corpus/omadm/wbxml/aosp_dm12_get_response.wbxml")
+    else {
+        return;
+    };
+    let text = std::fs::read_to_string(&xml_path).unwrap();
+    let dir = std::env::temp_dir().join(format!("m2mcodec-conv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("out.wbxml");
+    let (xp, op) = (xml_path.to_str().unwrap(), out.to_str().unwrap());
+
+    // Default: libwbxml, WBXML 1.2, numeric public id (xml2wbxml -n -v 1.2).
+    let o = m2mcodec(&["xml2wbxml", xp, op], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lib = tree::xml_text_to_wbxml(&text, m2msim_codec::xml::Mode::Strict, &Profile::libwbxml()).unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), lib);
+    assert_eq!(lib[..5], [0x02, 0xA4, 0x01, 0x6A, 0x00]);
+
+    // rtk, string public id, WBXML 1.3, string table; stdin → stdout.
+    let o = run_bytes(
+        &[
+            "xml2wbxml",
+            "--profile",
+            "rtk",
+            "--wbxml-version",
+            "1.3",
+            "--public-id",
+            "string",
+            "--string-table",
+            "-",
+            "-",
+        ],
+        text.as_bytes(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = Profile {
+        wbxml_version: 3,
+        public_id: PublicIdForm::StringTableUnterminated,
+        string_table: true,
+        ..Profile::rtk()
+    };
+    assert_eq!(o.stdout, tree::xml_text_to_wbxml(&text, m2msim_codec::xml::Mode::Strict, &p).unwrap());
+    assert_eq!(o.stdout[0], 0x03);
+
+    // wbxml2xml: compact and indented, file → stdout.
+    let wp = wbxml_path.to_str().unwrap();
+    let bytes = std::fs::read(&wbxml_path).unwrap();
+    for (args, profile) in [
+        (vec!["wbxml2xml", wp, "-"], Profile::libwbxml()),
+        (
+            vec!["wbxml2xml", "--indent", "2", wp, "-"],
+            Profile { xml_style: XmlStyle::Indent(2), ..Profile::libwbxml() },
+        ),
+        (vec!["wbxml2xml", "--profile", "rtk", wp, "-"], Profile::rtk()),
+    ] {
+        let o = m2mcodec(&args, None);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(String::from_utf8(o.stdout).unwrap(), tree::wbxml_bytes_to_xml(&bytes, &profile).unwrap());
+    }
+
+    // Bad input: one line, exit 2, with the offset.
+    // Tag 0x30 is reserved: the RTK profile refuses it (libwbxml, and its profile, print `<unknown/>`).
+    let e = one_line_error(&run_bytes(
+        &["wbxml2xml", "--profile", "rtk", "-", "-"],
+        b"\x02\xa4\x01\x6a\x00\x6d\x30\x01",
+    ));
+    assert!(e.contains("at byte 6"), "{e}");
+    let e = one_line_error(&run_bytes(&["wbxml2xml", "-", "-"], b"\x02\xa4\x01\x6a\x00\x6d\x45"));
+    assert!(e.contains("at byte"), "{e}");
+    let e = one_line_error(&run_bytes(&["xml2wbxml", "-", "-"], b"<SyncML><Data>a&b</Data></SyncML>"));
+    assert!(e.contains("at byte 15"), "{e}");
+    assert!(
+        run_bytes(&["xml2wbxml", "--lenient", "-", "-"], b"<SyncML><Data>a&b</Data></SyncML>")
+            .status
+            .success()
+    );
+    // A bad option is clap's usage error (exit 2 too, with a hint).
+    assert_eq!(m2mcodec(&["xml2wbxml", "--wbxml-version", "2.0", xp, op], None).status.code(), Some(2));
+    one_line_error(&m2mcodec(&["wbxml2xml", "/nonexistent/file.wbxml", "-"], None));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// decode syncml / ddf FILE prints the typed model; bad messages name the element.
+#[test]
+fn decode_typed_documents() {
+    let Some(w) = m2msim_codec::testdata::shared_file("corpus/omadm/wbxml/aosp_dm12_get_response.wbxml")
+    else {
+        return;
+    };
+    let o = m2mcodec(&["decode", "syncml", w.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["wire"]["encoding"], "wbxml");
+    assert_eq!(v["wire"]["profile"]["flavor"], "rtk");
+    assert_eq!(v["message"]["hdr"]["ver_dtd"], "1.2");
+    let d: m2msim_codec::syncml::Decoded = serde_json::from_value(v).unwrap();
+    assert_eq!(
+        d,
+        m2msim_codec::syncml::SyncMl::decode(&std::fs::read(&w).unwrap(), m2msim_codec::xml::Mode::Strict)
+            .unwrap()
+    );
+
+    // XML from stdin; the missing CmdRef is named, --lenient reads it.
+    let msg = "<SyncML><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto><SessionID>1</SessionID>\
+               <MsgID>2</MsgID><Target><LocURI>t</LocURI></Target><Source><LocURI>s</LocURI></Source></SyncHdr>\
+               <SyncBody><Status><CmdID>1</CmdID><MsgRef>1</MsgRef><Cmd>SyncHdr</Cmd><Data>212</Data></Status>\
+               <Final/></SyncBody></SyncML>";
+    let e = one_line_error(&m2mcodec(&["decode", "syncml", "-"], Some(msg)));
+    assert!(e.contains("SyncML/SyncBody/Status/CmdRef: missing"), "{e}");
+    let o = m2mcodec(&["decode", "syncml", "--lenient", "--pretty", "-"], Some(msg));
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("\"cmd_ref\": 0"), "{}", stdout(&o));
+    let e = one_line_error(&m2mcodec(&["decode", "syncml", "-"], Some("\u{2}\u{0}")));
+    assert!(e.contains("at byte"), "{e}");
+
+    let Some(ddf) = m2msim_codec::testdata::shared_file("corpus/omadm/ddf/libwbxml_ddf-001.ddf") else {
+        return;
+    };
+    let o = m2mcodec(&["decode", "ddf", ddf.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("\"value\":\"mail.Operatorx.com\""), "{}", stdout(&o));
+    let kinds = stdout(&m2mcodec(&["kinds"], None));
+    assert!(kinds.contains("syncml") && kinds.contains("ddf"), "{kinds}");
+}
+
+/// A package 0 in a WSP push: the push decodes with the notification read out, and round-trips.
+#[test]
+fn wsp_push_kind() {
+    let o = m2mcodec(
+        &["pkg0", "build", "--server-id", "srv", "--password", "pw", "--nonce", "00", "--session-id", "7"],
+        None,
+    );
+    let pkg = stdout(&o);
+    let push = format!("010603c4af87{pkg}");
+    let j = assert_round_trip("wsp-push", &push);
+    assert!(j.contains("\"package0\"") && j.contains("\"session_id\":7"), "{j}");
+}

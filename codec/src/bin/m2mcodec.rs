@@ -4,28 +4,36 @@
 //! m2mcodec decode KIND HEX [--pretty]    bytes → JSON
 //! m2mcodec encode KIND < JSON            JSON → hex (JSON → hex → JSON is stable)
 //! m2mcodec kinds                         the KINDs, one per line with what they are
+//! m2mcodec decode syncml FILE            a SyncML DM message (XML or WBXML) → typed JSON
+//! m2mcodec decode ddf FILE               a DDF / TNDS document (XML or WBXML) → typed JSON
+//! m2mcodec xml2wbxml [OPTIONS] IN OUT    SyncML / DDF XML → WBXML (`-` = stdin / stdout)
+//! m2mcodec wbxml2xml [OPTIONS] IN OUT    WBXML → XML
 //! ```
-//! Bad input exits with code 2 and one line naming the byte offset and what was expected.
+//! Bad input exits with code 2 and one line naming the byte offset (or element path) and what was expected.
 
-use std::io::Read as _;
+use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use m2msim_codec::apdu::{CommandApdu, ResponseApdu};
 use m2msim_codec::cat::{Envelope, ProactiveCommand, TerminalResponse};
+use m2msim_codec::dm::ddf::MgmtTree;
 use m2msim_codec::dm::pkg0::Package0;
+use m2msim_codec::dm::push::WspPush;
 use m2msim_codec::ota::{CommandPacket, ResponsePacket, ResponseUserData, Transport};
 use m2msim_codec::rfm::{CompactResponse, CompactScript, ExpandedResponse, ExpandedScript, P3Rule};
 use m2msim_codec::sim::{EfAd, EfEpsloci, EfIccid, EfImsi, EfLoci, EfPsloci, PlmnId};
 use m2msim_codec::sms::tpdu::{Deliver, DeliverReport, StatusReport, Submit};
 use m2msim_codec::sms::udh::Udh;
+use m2msim_codec::syncml::SyncMl;
+use m2msim_codec::syncml::tree::{self, Profile, PublicIdForm, XmlStyle};
 use m2msim_codec::tlv::ber::BerTlv;
 use m2msim_codec::tlv::comprehension::Ctlv;
 use m2msim_codec::{Decode, DecodeResult, Encode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-/// Decode and encode SIM OTA, SMS, CAT, APDU, RFM, EF and SyncML DM bytes.
+/// Decode and encode SIM OTA, SMS, CAT, APDU, RFM, EF and SyncML DM bytes; convert SyncML XML ↔ WBXML.
 ///
 /// Hex input may contain spaces, colons and a 0x prefix. Output JSON shows byte fields as hex; feeding that
 /// JSON back to `encode` gives the same bytes, including non-minimal lengths and unknown fields.
@@ -41,16 +49,75 @@ enum Cmd {
     /// Decode HEX as KIND and print it as JSON.
     ///
     /// Example: m2mcodec decode ber-tlv 'AA 07 22 05 80E2900000'
+    ///
+    /// The kinds `syncml` and `ddf` take a FILE (or `-` for stdin) instead of hex: a SyncML DM message or a
+    /// DDF/TNDS document in XML or WBXML (told apart by the first byte), printed as the typed model. For
+    /// `syncml` the JSON holds `wire` (the encoding and the dialect it was written in: `rtk`, `libwbxml`)
+    /// and `message`.
+    ///
+    /// Example: m2mcodec decode syncml --pretty pkg2.wbxml
     Decode {
         /// What the bytes are (see `m2mcodec kinds`).
         kind: String,
-        /// The bytes, in hex.
+        /// The bytes, in hex (a file name or `-` for `syncml` and `ddf`).
         hex: String,
         /// Indent the JSON.
         #[arg(long)]
         pretty: bool,
+        /// `syncml`, `ddf`: read what real devices send (raw `&` in XML, missing required elements filled
+        /// with zero values, stray text ignored).
+        #[arg(long)]
+        lenient: bool,
         #[command(flatten)]
         opts: Opts,
+    },
+    /// Convert SyncML, DDF or DevInf XML to WBXML, as libwbxml's `xml2wbxml` or a device's RTK would.
+    ///
+    /// The libwbxml profile (default) gives the bytes of `xml2wbxml -n -v 1.2` (with --string-table,
+    /// `xml2wbxml -v 1.2`); the rtk profile what the OMA SyncML RTK in devices sends (FPI in the string
+    /// table, STR_I text).
+    ///
+    /// Example: m2mcodec xml2wbxml --profile rtk pkg1.xml pkg1.wbxml
+    Xml2wbxml {
+        #[command(flatten)]
+        profile: ProfileArgs,
+        /// WBXML version: 1.1, 1.2 (what devices send) or 1.3 (libwbxml's own default).
+        #[arg(long, value_parser = parse_wbxml_version, default_value = "1.2")]
+        wbxml_version: u8,
+        /// Public identifier: numeric (`A4 01`) or string (the FPI in the string table; NUL-terminated for
+        /// libwbxml, without NUL for rtk). Default: the profile's (libwbxml numeric, rtk string).
+        #[arg(long, value_enum)]
+        public_id: Option<PublicIdArg>,
+        /// Put repeated strings in a string table (libwbxml's default without -n).
+        #[arg(long)]
+        string_table: bool,
+        /// Keep whitespace-only text (xml2wbxml -k).
+        #[arg(long)]
+        keep_whitespace: bool,
+        /// Accept what real devices send (raw `&`, undeclared entities, unknown namespaces).
+        #[arg(long)]
+        lenient: bool,
+        /// XML input file, `-` for stdin.
+        input: String,
+        /// WBXML output file, `-` for stdout.
+        output: String,
+    },
+    /// Convert WBXML (SyncML, DDF, DevInf) to XML, as libwbxml's `wbxml2xml` or a device's RTK would.
+    ///
+    /// The libwbxml profile (default) gives the text of `wbxml2xml -m 0` (with --indent N, `-m 1 -i N`);
+    /// the rtk profile the RTK's compact XML without DOCTYPE.
+    ///
+    /// Example: m2mcodec wbxml2xml --indent 2 pkg2.wbxml -
+    Wbxml2xml {
+        #[command(flatten)]
+        profile: ProfileArgs,
+        /// Indent by N spaces per level (default: compact).
+        #[arg(long)]
+        indent: Option<u8>,
+        /// WBXML input file, `-` for stdin.
+        input: String,
+        /// XML output file, `-` for stdout.
+        output: String,
     },
     /// Read KIND as JSON on stdin (as printed by `decode`) and print its bytes in hex.
     Encode {
@@ -176,6 +243,85 @@ impl NonceArg {
             _ => Err("give --nonce-b64 or --nonce-hex".into()),
         }
     }
+}
+
+/// The reference encoder to imitate.
+#[derive(clap::Args, Clone, Copy)]
+struct ProfileArgs {
+    /// libwbxml (byte for byte like libwbxml 0.11.8's tools) or rtk (like the OMA SyncML RTK in devices).
+    #[arg(long, value_enum, default_value = "libwbxml")]
+    profile: ProfileArg,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ProfileArg {
+    Libwbxml,
+    Rtk,
+}
+
+impl ProfileArgs {
+    fn profile(self) -> Profile {
+        match self.profile {
+            ProfileArg::Libwbxml => Profile::libwbxml(),
+            ProfileArg::Rtk => Profile::rtk(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PublicIdArg {
+    Numeric,
+    String,
+}
+
+fn parse_wbxml_version(s: &str) -> Result<u8, String> {
+    match s {
+        "1.1" => Ok(1),
+        "1.2" => Ok(2),
+        "1.3" => Ok(3),
+        _ => Err(format!("{s}: expected 1.1, 1.2 or 1.3")),
+    }
+}
+
+/// Reads a file, or stdin for `-`.
+fn read_input(path: &str) -> Result<Vec<u8>, String> {
+    if path == "-" {
+        let mut b = Vec::new();
+        std::io::stdin().read_to_end(&mut b).map_err(|e| format!("reading stdin: {e}"))?;
+        Ok(b)
+    } else {
+        std::fs::read(path).map_err(|e| format!("{path}: {e}"))
+    }
+}
+
+/// Writes a file, or stdout for `-`.
+fn write_output(path: &str, bytes: &[u8]) -> Result<(), String> {
+    if path == "-" {
+        let mut out = std::io::stdout().lock();
+        out.write_all(bytes).and_then(|()| out.flush()).map_err(|e| format!("writing stdout: {e}"))
+    } else {
+        std::fs::write(path, bytes).map_err(|e| format!("{path}: {e}"))
+    }
+}
+
+fn xml_mode(lenient: bool) -> m2msim_codec::xml::Mode {
+    if lenient { m2msim_codec::xml::Mode::Lenient } else { m2msim_codec::xml::Mode::Strict }
+}
+
+/// The kinds read from a file as typed documents (not hex), with what they are.
+const DOCUMENT_KINDS: [(&str, &str); 2] = [
+    ("syncml", "SyncML DM message, XML or WBXML, from FILE (RepPro 1.2, DM 1.2.1): typed model + dialect"),
+    ("ddf", "DDF or TNDS document, XML or WBXML, from FILE (DM 1.2.1 TND §8, TNDS §9)"),
+];
+
+fn decode_document(kind: &str, file: &str, lenient: bool) -> Result<serde_json::Value, String> {
+    let bytes = read_input(file)?;
+    let mode = xml_mode(lenient);
+    let v = match kind {
+        "syncml" => serde_json::to_value(SyncMl::decode(&bytes, mode).map_err(|e| e.to_string())?),
+        _ => serde_json::to_value(MgmtTree::decode(&bytes, mode).map_err(|e| e.to_string())?),
+    };
+    v.map_err(|e| e.to_string())
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -346,6 +492,16 @@ fn deliver_layers(d: &Deliver, m: &mut Layers) {
     }
 }
 
+fn push_inner(b: &[u8], _: &Opts) -> Layers {
+    let mut m = Layers::new();
+    if let Ok(p) = WspPush::decode_exact(b)
+        && p.is_syncml_notification()
+    {
+        layer(&mut m, "package0", p.package0());
+    }
+    m
+}
+
 fn ota_command_inner(b: &[u8], o: &Opts) -> Layers {
     let mut m = serde_json::Map::new();
     if let Ok(p) = CommandPacket::decode_for(o.transport.transport(), b) {
@@ -412,6 +568,7 @@ macro_rules! plain_decode {
     )*};
 }
 plain_decode!(
+    WspPush,
     BerTlv,
     Ctlv,
     Package0,
@@ -614,6 +771,12 @@ const KINDS: &[Kind] = &[
     kind!("ef-epsloci", "EF_EPSLOCI contents (TS 31.102 §4.2.91)", EfEpsloci),
     kind!("plmn", "PLMN identity, 3 bytes (TS 24.008 §10.5.1.3)", PlmnId),
     kind!("pkg0", "OMA DM package 0 server-alert notification (DM 1.2.1 Notification §6.2)", Package0),
+    kind!(
+        "wsp-push",
+        "WSP push PDU carrying a package 0 over WDP/SMS (WAP-230-WSP §8.2.4.1)",
+        WspPush,
+        push_inner
+    ),
 ];
 
 fn find_kind(name: &str) -> Result<&'static Kind, String> {
@@ -625,7 +788,13 @@ fn find_kind(name: &str) -> Result<&'static Kind, String> {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.cmd {
-        Cmd::Decode { kind, hex, pretty, opts } => {
+        Cmd::Decode { kind, hex, pretty, lenient, opts } => {
+            if DOCUMENT_KINDS.iter().any(|(k, _)| *k == kind) {
+                let v = decode_document(&kind, &hex, lenient)?;
+                let s = if pretty { serde_json::to_string_pretty(&v) } else { serde_json::to_string(&v) };
+                println!("{}", s.map_err(|e| e.to_string())?);
+                return Ok(());
+            }
             let k = find_kind(&kind)?;
             let bytes = m2msim_codec::hexser::parse_hex(&hex).map_err(|e| format!("bad hex: {e}"))?;
             let mut v = (k.decode)(&bytes, &opts)?;
@@ -653,6 +822,41 @@ fn run(cli: Cli) -> Result<(), String> {
             for k in KINDS {
                 println!("{:<20} {}", k.name, k.about);
             }
+            for (name, about) in DOCUMENT_KINDS {
+                println!("{name:<20} {about}");
+            }
+        }
+        Cmd::Xml2wbxml {
+            profile,
+            wbxml_version,
+            public_id,
+            string_table,
+            keep_whitespace,
+            lenient,
+            input,
+            output,
+        } => {
+            let mut p = profile.profile();
+            p.wbxml_version = wbxml_version;
+            p.string_table = string_table;
+            p.keep_whitespace = keep_whitespace;
+            p.public_id = match (public_id, profile.profile) {
+                (None, _) => p.public_id,
+                (Some(PublicIdArg::Numeric), _) => PublicIdForm::Numeric,
+                (Some(PublicIdArg::String), ProfileArg::Libwbxml) => PublicIdForm::StringTable,
+                (Some(PublicIdArg::String), ProfileArg::Rtk) => PublicIdForm::StringTableUnterminated,
+            };
+            let bytes = read_input(&input)?;
+            let text = std::str::from_utf8(&bytes)
+                .map_err(|e| format!("at byte {}: invalid XML: not UTF-8", e.valid_up_to()))?;
+            let w = tree::xml_text_to_wbxml(text, xml_mode(lenient), &p).map_err(|e| e.to_string())?;
+            write_output(&output, &w)?;
+        }
+        Cmd::Wbxml2xml { profile, indent, input, output } => {
+            let mut p = profile.profile();
+            p.xml_style = indent.map_or(XmlStyle::Compact, XmlStyle::Indent);
+            let x = tree::wbxml_bytes_to_xml(&read_input(&input)?, &p).map_err(|e| e.to_string())?;
+            write_output(&output, x.as_bytes())?;
         }
         Cmd::Pkg0(c) => return pkg0(c),
         Cmd::Auth(c) => auth(c)?,

@@ -10,6 +10,10 @@
 //!   RC/CC/cipher apply to the reassembled packet.
 //!
 //! The same rules with IE `71` serve a concatenated PoR sent by SMS-SUBMIT ([`PacketKind::Response`]).
+//!
+//! WDP datagrams over SMS (WAP-259-WDP §6.5; TS 23.040 §9.2.3.24.4) — e.g. the WAP push that carries an OMA DM
+//! package 0 — use [`PacketKind::Datagram`]: the 16-bit application-port IE `05` is in *every* segment, so a
+//! single SMS carries 133 octets and each segment of a concatenated one 128 (127 with a 16-bit reference).
 
 use serde::{Deserialize, Serialize};
 
@@ -63,14 +67,22 @@ impl ConcatRef {
     }
 }
 
-/// Which packet identifier the first segment carries.
+/// What identifies the reassembled payload in the user-data header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PacketKind {
-    /// IE `70`: command packet.
+    /// IE `70`: command packet, in the first segment only.
     Command,
-    /// IE `71`: response packet.
+    /// IE `71`: response packet, in the first segment only.
     Response,
+    /// IE `05` (16-bit application ports), in every segment: a WDP datagram (WAP-259-WDP §6.5). Reassembly
+    /// matches the destination port; the originator port is what [`split_kind`] writes.
+    Datagram {
+        /// Destination port (2948 = WAP connectionless push).
+        destination: u16,
+        /// Originator port (9200 = WAP connectionless session service).
+        originator: u16,
+    },
 }
 
 impl PacketKind {
@@ -78,7 +90,23 @@ impl PacketKind {
         match self {
             Self::Command => Ie::CommandPacket,
             Self::Response => Ie::ResponsePacket,
+            Self::Datagram { destination, originator } => Ie::Ports16 { destination, originator },
         }
+    }
+
+    /// Whether `udh` carries this kind's identifier.
+    fn identified_by(self, udh: &Udh) -> bool {
+        match self {
+            Self::Datagram { destination, .. } => {
+                udh.0.iter().any(|ie| matches!(ie, Ie::Ports16 { destination: d, .. } if *d == destination))
+            }
+            other => udh.0.contains(&other.ie()),
+        }
+    }
+
+    /// True when the identifier repeats in every segment (datagrams), not only in the first (packets).
+    const fn in_every_segment(self) -> bool {
+        matches!(self, Self::Datagram { .. })
     }
 }
 
@@ -100,7 +128,8 @@ pub fn split(packet: &[u8], reference: ConcatRef) -> Result<Vec<UserData>, Build
     split_kind(packet, reference, PacketKind::Command)
 }
 
-/// As [`split`], for a command or a response packet.
+/// As [`split`], for a command or a response packet, or a datagram (the port IE then goes into every
+/// segment).
 ///
 /// # Errors
 /// [`BuildError::TooManySegments`] beyond 255 segments.
@@ -109,6 +138,9 @@ pub fn split_kind(
     reference: ConcatRef,
     kind: PacketKind,
 ) -> Result<Vec<UserData>, BuildError> {
+    if kind.in_every_segment() {
+        return split_every(packet, reference, kind.ie());
+    }
     if packet.len() <= SINGLE_SMS_PACKET_MAX {
         return Ok(vec![UserData::octets(Some(Udh(vec![kind.ie()])), packet.to_vec())?]);
     }
@@ -123,6 +155,26 @@ pub fn split_kind(
         out.push(UserData::octets(Some(Udh(vec![reference.ie(total, seq)])), chunk.to_vec())?);
     }
     Ok(out)
+}
+
+/// Splits `payload` with `id` in every segment's header: 140 − (UDHL + `id`) octets in a single SMS, 140 − (UDHL +
+/// concatenation IE + `id`) in each segment of a concatenated one.
+fn split_every(payload: &[u8], reference: ConcatRef, id: Ie) -> Result<Vec<UserData>, BuildError> {
+    let single = MAX_UD_OCTETS - 1 - id.encoded_len();
+    if payload.len() <= single {
+        return Ok(vec![UserData::octets(Some(Udh(vec![id])), payload.to_vec())?]);
+    }
+    let each = single - reference.ie_len();
+    let n = payload.len().div_ceil(each);
+    let total = u8::try_from(n).map_err(|_| BuildError::TooManySegments { needed: n, max: 255 })?;
+    payload
+        .chunks(each)
+        .enumerate()
+        // i + 1 <= total <= 255
+        .map(|(i, chunk)| {
+            UserData::octets(Some(Udh(vec![reference.ie(total, (i + 1) as u8), id.clone()])), chunk.to_vec())
+        })
+        .collect()
 }
 
 /// Splits a command packet into complete SMS-DELIVER TPDUs: PID `7F` ((U)SIM data download), DCS `F6`
@@ -193,8 +245,8 @@ pub enum ReassemblyError {
         /// The segment number.
         index: u8,
     },
-    /// Segment 1 lacks the packet identifier.
-    #[error("segment 1 lacks the packet identifier (IE 70/71)")]
+    /// Segment 1 lacks the packet identifier (IE 70/71), or a datagram segment lacks its port IE.
+    #[error("segment lacks the packet identifier (IE 70/71 in segment 1, or the port IE of a datagram)")]
     IdentifierMissing,
     /// Same segment number with different content than the one held.
     #[error("segment {index} received twice with different content")]
@@ -320,7 +372,7 @@ impl Reassembler {
             return Err(ReassemblyError::NotEightBit);
         }
         let header = ud.header.as_ref().ok_or(ReassemblyError::NotAPacket)?;
-        let has_id = header.0.contains(&self.kind.ie());
+        let has_id = self.kind.identified_by(header);
         let mut concat = header.concat_ies();
         let first = concat.next();
         if concat.next().is_some() {
@@ -336,10 +388,10 @@ impl Reassembler {
         if total == 0 || seq == 0 || seq > total {
             return Err(ReassemblyError::BadIndex { index: seq, total });
         }
-        if seq == 1 && !has_id {
+        if (seq == 1 || self.kind.in_every_segment()) && !has_id {
             return Err(ReassemblyError::IdentifierMissing);
         }
-        if seq != 1 && has_id {
+        if seq != 1 && has_id && !self.kind.in_every_segment() {
             return Err(ReassemblyError::IdentifierNotInFirst { index: seq });
         }
         if total == 1 {

@@ -357,6 +357,13 @@ impl Document {
         }
     }
 
+    /// Writes the root element alone as compact XML without an XML declaration, RTK style (`xmlns='…'` in
+    /// single quotes): a document (a TNDS object) to be carried as the text of a node value.
+    #[must_use]
+    pub fn to_xml_fragment(&self) -> String {
+        to_xml::fragment(self)
+    }
+
     /// Writes XML.
     ///
     /// # Errors

@@ -27,9 +27,15 @@ fn leaf(name: &str, format: Format, access: AccessTypes, occurrence: Occurrence)
     };
     DdfNode {
         name: name.to_owned(),
-        path: None,
-        props: DfProperties { access_type: access, format, occurrence, df_type, ..DfProperties::default() },
+        df_properties: Some(DfProperties {
+            access_type: access,
+            format,
+            occurrence,
+            df_type,
+            ..DfProperties::default()
+        }),
         children: Vec::new(),
+        ..DdfNode::default()
     }
 }
 
@@ -37,25 +43,25 @@ fn leaf(name: &str, format: Format, access: AccessTypes, occurrence: Occurrence)
 fn interior(name: &str, access: AccessTypes, occurrence: Occurrence, children: Vec<DdfNode>) -> DdfNode {
     DdfNode {
         name: name.to_owned(),
-        path: None,
-        props: DfProperties {
+        df_properties: Some(DfProperties {
             access_type: access,
             format: Format::Node,
             occurrence,
             ..DfProperties::default()
-        },
+        }),
         children,
+        ..DdfNode::default()
     }
 }
 
 /// Marks a description permanent.
 fn permanent(mut n: DdfNode) -> DdfNode {
-    n.props.scope = Some(Scope::Permanent);
+    n.props_mut().scope = Some(Scope::Permanent);
     n
 }
 
 /// Sets the MO identifier (DDFName) of an MO root description.
 fn mo_id(mut n: DdfNode, urn: &str) -> DdfNode {
-    n.props.df_type = Some(DfType::DdfName(urn.to_owned()));
+    n.props_mut().df_type = Some(DfType::DdfName(urn.to_owned()));
     n
 }

@@ -209,7 +209,7 @@ impl DdfRef {
 
     fn child(&self, name: &str) -> Desc {
         let n = self.node();
-        if n.props.format != Format::Node {
+        if n.props().format != Format::Node {
             return Desc::Undescribed;
         }
         if n.children.is_empty() {
@@ -245,7 +245,7 @@ enum Desc {
 impl Desc {
     fn access(&self) -> AccessTypes {
         match self {
-            Self::Node(r) => r.node().props.access_type,
+            Self::Node(r) => r.node().props().access_type,
             Self::Free | Self::Undescribed => AccessTypes::ALL,
         }
     }
@@ -261,7 +261,7 @@ impl Desc {
     /// The DDF's format, if described.
     fn format(&self) -> Option<Format> {
         match self {
-            Self::Node(r) => Some(r.node().props.format),
+            Self::Node(r) => Some(r.node().props().format),
             _ => None,
         }
     }
@@ -269,7 +269,7 @@ impl Desc {
     /// The DDF's MIME type (leaves) or MO identifier (interior), if any.
     fn df_type(&self) -> Option<&DfType> {
         match self {
-            Self::Node(r) => r.node().props.df_type.as_ref(),
+            Self::Node(r) => r.node().props().df_type.as_ref(),
             _ => None,
         }
     }
@@ -290,20 +290,20 @@ impl Desc {
 
     fn max_occurrence(&self) -> Option<u32> {
         match self {
-            Self::Node(r) => r.node().props.occurrence.max(),
+            Self::Node(r) => r.node().props().occurrence.max(),
             _ => None,
         }
     }
 
     fn permanent(&self) -> bool {
-        matches!(self, Self::Node(r) if r.node().props.scope == Some(Scope::Permanent))
+        matches!(self, Self::Node(r) if r.node().props().scope == Some(Scope::Permanent))
     }
 
     /// A leaf the DDF forbids to Get holds a secret.
     fn sensitive(&self) -> bool {
         matches!(
             self,
-            Self::Node(r) if r.node().props.format != Format::Node && !r.node().props.access_type.get
+            Self::Node(r) if r.node().props().format != Format::Node && !r.node().props().access_type.get
         )
     }
 }
@@ -884,7 +884,9 @@ impl DmTree {
             let desc = self.describe(m);
             match &desc {
                 Desc::Undescribed => return Err(StatusCode::OPTIONAL_FEATURE_NOT_SUPPORTED),
-                Desc::Node(r) if r.node().props.format != Format::Node || !r.node().props.access_type.add => {
+                Desc::Node(r)
+                    if r.node().props().format != Format::Node || !r.node().props().access_type.add =>
+                {
                     return Err(StatusCode::NOT_FOUND);
                 }
                 _ => {}

@@ -23,23 +23,28 @@ fn chr(s: &str) -> ItemValue {
 fn d_leaf(name: &str, format: Format, access: AccessTypes, occurrence: Occurrence) -> DdfNode {
     DdfNode {
         name: name.into(),
-        path: None,
-        props: DfProperties { access_type: access, format, occurrence, ..DfProperties::default() },
+        df_properties: Some(DfProperties {
+            access_type: access,
+            format,
+            occurrence,
+            ..DfProperties::default()
+        }),
         children: Vec::new(),
+        ..DdfNode::default()
     }
 }
 
 fn d_node(name: &str, access: AccessTypes, occurrence: Occurrence, children: Vec<DdfNode>) -> DdfNode {
     DdfNode {
         name: name.into(),
-        path: None,
-        props: DfProperties {
+        df_properties: Some(DfProperties {
             access_type: access,
             format: Format::Node,
             occurrence,
             ..DfProperties::default()
-        },
+        }),
         children,
+        ..DdfNode::default()
     }
 }
 
@@ -48,9 +53,9 @@ const ADGR: AccessTypes = AccessTypes::ADD_DELETE_GET_REPLACE;
 /// `./Test`: an MO exercising every DDF rule.
 fn test_ddf() -> DdfNode {
     let mut val = d_leaf("Val", Format::Chr, ADGR, Occurrence::One);
-    val.props.df_type = Some(DfType::Mime("text/plain".into()));
+    val.props_mut().df_type = Some(DfType::Mime("text/plain".into()));
     let mut perm = d_leaf("Perm", Format::Chr, ADGR, Occurrence::One);
-    perm.props.scope = Some(Scope::Permanent);
+    perm.props_mut().scope = Some(Scope::Permanent);
     let mut root = d_node(
         "Test",
         AccessTypes { add: true, ..AccessTypes::GET },
@@ -77,7 +82,7 @@ fn test_ddf() -> DdfNode {
             d_node("Open", ADGR, Occurrence::ZeroOrOne, Vec::new()),
         ],
     );
-    root.props.df_type = Some(DfType::DdfName("urn:test:mo:1.0".into()));
+    root.props_mut().df_type = Some(DfType::DdfName("urn:test:mo:1.0".into()));
     root
 }
 
@@ -646,7 +651,7 @@ fn list_tnds() {
     assert_eq!(r[0].source, "./Test/Items?list=TNDS");
     assert_eq!(
         data(&r),
-        "<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD>\
+        "<MgmtTree xmlns='syncml:dmddf1.2'><VerDTD>1.2</VerDTD>\
          <Node><NodeName>Items</NodeName><Path>./Test</Path><RTProperties><Format><node/></Format>\
          <Type><DDFName></DDFName></Type></RTProperties>\
          <Node><NodeName>a</NodeName><RTProperties><Format><node/></Format><Type><DDFName></DDFName></Type>\
@@ -1134,6 +1139,17 @@ fn parse_tnds(xml: &str) -> Vec<(String, String, Option<String>)> {
                 }
             }
             Event::Empty(e) if in_format => stack.last_mut().unwrap().format = name_of(e.name()),
+            // `<Value/>`, `<NodeName/>`, `<Path/>`: empty text.
+            Event::Empty(e) => {
+                if let Some(top) = stack.last_mut() {
+                    match name_of(e.name()).as_str() {
+                        "NodeName" => top.name = String::new(),
+                        "Path" => top.base = Some(String::new()),
+                        "Value" => top.value = Some(String::new()),
+                        _ => {}
+                    }
+                }
+            }
             Event::Text(t) => text.push_str(&t.into_inner()),
             Event::GeneralRef(r) => match r.resolve_char_ref().unwrap() {
                 Some(c) => text.push(c),

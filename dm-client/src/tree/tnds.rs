@@ -1,23 +1,22 @@
-//! A small emitter for TNDS objects (OMA DM 1.2.1 TNDS §9, `application/vnd.syncml.dmtnds+xml`, namespace
-//! `syncml:dmddf1.2`), used to answer `Get <uri>?list=TNDS` (TND §8.4.1).
+//! TNDS objects (OMA DM 1.2.1 TNDS §9, `application/vnd.syncml.dmtnds+xml`, namespace `syncml:dmddf1.2`) of the
+//! tree, used to answer `Get <uri>?list=TNDS` (TND §8.4.1).
 //!
-//! Kept small and isolated on purpose: the codec crate will gain the real DDF/TNDS codec (parse and emit,
-//! WBXML); this writes one canonical form and nothing else.
+//! The nodes become an [`MgmtTree`] of the codec crate (its DDF/TNDS codec writes the XML), so there is one
+//! TNDS writer in the project.
 //!
-//! Output shape: `<MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD><Node>…</Node>…</MgmtTree>`, no
-//! whitespace. Each top-level `Node` carries `Path` (the absolute URI of its parent, `.` for children of the
-//! root; TNDS §9.2.3.1.5); each node has `NodeName`, `RTProperties` (ACL, Format, Size, Title, TStamp, Type,
-//! VerNo in DTD order, as selected by [`TndsFields`], Type always) and, for leaves, `Value`.
+//! Output shape: `<MgmtTree xmlns='syncml:dmddf1.2'><VerDTD>1.2</VerDTD><Node>…</Node>…</MgmtTree>` (compact,
+//! no XML declaration: the document is the text of the result's value). Each top-level `Node` carries `Path`
+//! (the absolute URI of its parent, `.` for children of the root; TNDS §9.2.3.1.5); each node has `NodeName`,
+//! `RTProperties` (ACL, Format, Size, Title, TStamp, Type, VerNo in DTD order, as selected by [`TndsFields`],
+//! Type always) and, for leaves, `Value`.
 //!
 //! Decisions: a leaf whose Format is `bin`, or whose value is not UTF-8 text that XML can carry (C0 controls
-//! other than tab, CR, LF), is written base64-encoded; everything else is written as escaped text. The Type
-//! of a leaf with no Type property is written as `<MIME>text/plain</MIME>` (the META default); an interior
-//! node's Type is a `DDFName` (empty when the node roots no MO).
-
-use std::fmt::Write as _;
+//! other than tab, CR, LF), is written base64-encoded; everything else is written as text (a CR as `&#13;`).
+//! The Type of a leaf with no Type property is written as `<MIME>text/plain</MIME>` (the META default); an
+//! interior node's Type is a `DDFName` (empty when the node roots no MO).
 
 use m2msim_codec::dm::auth::encode_b64;
-use m2msim_codec::dm::ddf::Format;
+use m2msim_codec::dm::ddf::{DdfNode, DfType, Format, MgmtTree, RtProperties};
 
 use super::node::Node;
 use super::uri::{self, TndsFields};
@@ -32,109 +31,84 @@ pub(crate) struct TndsEntry<'a> {
     pub value: Option<Vec<u8>>,
 }
 
-/// Writes `entries` as a TNDS document. They must be in depth-first order, each node right before its own
+/// The TNDS document of `entries`. They must be in depth-first order, each node right before its own
 /// subtree; the first one (or ones, for the children of the root) are the top-level nodes.
-pub(crate) fn write(entries: &[TndsEntry<'_>], fields: TndsFields) -> String {
-    let mut out = String::from("<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD>");
-    let mut open: Vec<&str> = Vec::new();
+pub(crate) fn tree(entries: &[TndsEntry<'_>], fields: TndsFields) -> MgmtTree {
+    let mut tree = MgmtTree::new();
+    let mut open: Vec<(&str, DdfNode)> = Vec::new();
+    let close = |open: &mut Vec<(&str, DdfNode)>, tree: &mut MgmtTree| {
+        if let Some((_, done)) = open.pop() {
+            match open.last_mut() {
+                Some((_, parent)) => parent.children.push(done),
+                None => tree.nodes.push(done),
+            }
+        }
+    };
     for e in entries {
-        while let Some(last) = open.last() {
+        while let Some((last, _)) = open.last() {
             if e.path != *last && uri::is_within(e.path, last) {
                 break;
             }
-            out.push_str("</Node>");
-            open.pop();
+            close(&mut open, &mut tree);
         }
-        out.push_str("<Node><NodeName>");
-        escape_into(&mut out, uri::name(e.path));
-        out.push_str("</NodeName>");
+        let mut n = DdfNode {
+            name: uri::name(e.path).to_owned(),
+            rt_properties: Some(rt_properties(e, fields)),
+            ..DdfNode::default()
+        };
         if open.is_empty() {
-            out.push_str("<Path>");
-            escape_into(&mut out, &uri::absolute(uri::parent(e.path).unwrap_or("")));
-            out.push_str("</Path>");
+            n.path = Some(uri::absolute(uri::parent(e.path).unwrap_or("")));
         }
-        write_props(&mut out, e, fields);
         if e.node.is_interior() {
-            open.push(e.path);
+            open.push((e.path, n));
         } else {
             if fields.value {
-                out.push_str("<Value>");
-                write_value(&mut out, e.node.props.format, e.value.as_deref().unwrap_or_default());
-                out.push_str("</Value>");
+                n.value = Some(value_text(e.node.props.format, e.value.as_deref().unwrap_or_default()));
             }
-            out.push_str("</Node>");
+            match open.last_mut() {
+                Some((_, parent)) => parent.children.push(n),
+                None => tree.nodes.push(n),
+            }
         }
     }
-    for _ in open {
-        out.push_str("</Node>");
+    while !open.is_empty() {
+        close(&mut open, &mut tree);
     }
-    out.push_str("</MgmtTree>");
-    out
+    tree
 }
 
-fn write_props(out: &mut String, e: &TndsEntry<'_>, fields: TndsFields) {
+/// Writes `entries` as a TNDS document (see [`tree`]).
+pub(crate) fn write(entries: &[TndsEntry<'_>], fields: TndsFields) -> String {
+    tree(entries, fields).to_xml_fragment()
+}
+
+fn rt_properties(e: &TndsEntry<'_>, fields: TndsFields) -> RtProperties {
     let p = &e.node.props;
-    out.push_str("<RTProperties>");
-    if fields.acl {
-        out.push_str("<ACL>");
-        escape_into(out, &p.acl.to_string());
-        out.push_str("</ACL>");
+    let interior = e.node.is_interior();
+    RtProperties {
+        acl: fields.acl.then(|| p.acl.to_string()),
+        format: fields.format.then_some(p.format),
+        size: (fields.size && !interior).then(|| e.value.as_ref().map_or(0, Vec::len) as u64),
+        title: if fields.title { p.title.clone() } else { None },
+        tstamp: if fields.tstamp { p.tstamp.map(|t| t.tstamp()) } else { None },
+        type_: Some(if interior {
+            DfType::DdfName(p.node_type.clone().unwrap_or_default())
+        } else {
+            DfType::Mime(p.node_type.clone().unwrap_or_else(|| "text/plain".to_owned()))
+        }),
+        ver_no: fields.ver_no.then(|| p.ver_no.to_string()),
+        ..RtProperties::default()
     }
-    if fields.format {
-        let _ = write!(out, "<Format><{}/></Format>", p.format.as_str());
-    }
-    if fields.size && !e.node.is_interior() {
-        let _ = write!(out, "<Size>{}</Size>", e.value.as_ref().map_or(0, Vec::len));
-    }
-    if fields.title
-        && let Some(t) = &p.title
-    {
-        out.push_str("<Title>");
-        escape_into(out, t);
-        out.push_str("</Title>");
-    }
-    if fields.tstamp
-        && let Some(t) = p.tstamp
-    {
-        let _ = write!(out, "<TStamp>{}</TStamp>", t.tstamp());
-    }
-    if e.node.is_interior() {
-        out.push_str("<Type><DDFName>");
-        escape_into(out, p.node_type.as_deref().unwrap_or(""));
-        out.push_str("</DDFName></Type>");
-    } else {
-        out.push_str("<Type><MIME>");
-        escape_into(out, p.node_type.as_deref().unwrap_or("text/plain"));
-        out.push_str("</MIME></Type>");
-    }
-    if fields.ver_no {
-        let _ = write!(out, "<VerNo>{}</VerNo>", p.ver_no);
-    }
-    out.push_str("</RTProperties>");
 }
 
 fn xml_safe(s: &str) -> bool {
     !s.chars().any(|c| u32::from(c) < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
 }
 
-fn write_value(out: &mut String, format: Format, value: &[u8]) {
+fn value_text(format: Format, value: &[u8]) -> String {
     match std::str::from_utf8(value) {
-        Ok(text) if format != Format::Bin && xml_safe(text) => escape_into(out, text),
-        _ => out.push_str(&encode_b64(value)),
-    }
-}
-
-/// Appends `s` with `&`, `<` and `>` escaped, and CR as `&#13;` (a raw CR would be read back as LF by XML
-/// end-of-line handling).
-fn escape_into(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#13;"),
-            _ => out.push(c),
-        }
+        Ok(text) if format != Format::Bin && xml_safe(text) => text.to_owned(),
+        _ => encode_b64(value),
     }
 }
 
@@ -162,7 +136,7 @@ mod tests {
         let xml = write(&entries, TndsFields { acl: true, ..TndsFields::DEFAULT });
         assert_eq!(
             xml,
-            "<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD>\
+            "<MgmtTree xmlns='syncml:dmddf1.2'><VerDTD>1.2</VerDTD>\
              <Node><NodeName>X</NodeName><Path>.</Path><RTProperties><ACL>Get=*&amp;Add=a</ACL>\
              <Format><node/></Format><Type><DDFName>urn:x</DDFName></Type></RTProperties>\
              <Node><NodeName>A</NodeName><RTProperties><ACL></ACL><Format><chr/></Format>\
@@ -175,6 +149,24 @@ mod tests {
              <Type><MIME>text/plain</MIME></Type></RTProperties><Value>1</Value></Node></Node></Node>\
              </MgmtTree>"
         );
+    }
+
+    #[test]
+    fn reads_back_with_the_codec() {
+        let a = Node::leaf(b" a\r\nb ".to_vec(), Format::Chr);
+        let bin = Node::leaf(vec![0xFF, 0], Format::Bin);
+        let entries = [
+            TndsEntry { path: "P/a", node: &a, value: Some(b" a\r\nb ".to_vec()) },
+            TndsEntry { path: "P/b", node: &bin, value: Some(vec![0xFF, 0]) },
+        ];
+        let fields = TndsFields { acl: true, size: true, ver_no: true, ..TndsFields::DEFAULT };
+        let xml = write(&entries, fields);
+        let back = MgmtTree::from_xml_str(&xml).unwrap();
+        assert_eq!(back, tree(&entries, fields));
+        assert_eq!(back.find("./P/a").unwrap().value.as_deref(), Some(" a\r\nb "));
+        assert_eq!(back.find("./P/b").unwrap().value.as_deref(), Some("/wA="));
+        let rt = back.find("./P/b").unwrap().rt_properties.as_ref().unwrap();
+        assert_eq!((rt.size, rt.format, rt.ver_no.as_deref()), (Some(2), Some(Format::Bin), Some("0")));
     }
 
     #[test]

@@ -5,6 +5,18 @@ use base64::Engine as _;
 use super::{Document, Element, Language, Node, Profile, XmlStyle};
 use crate::xml::escape_into;
 
+/// Character data escaped; a CR as `&#13;` (a raw CR would be read back as LF, XML 1.0 §2.11).
+fn escape_text(out: &mut String, s: &str) {
+    let mut parts = s.split('\r');
+    if let Some(first) = parts.next() {
+        escape_into(out, first, false);
+    }
+    for p in parts {
+        out.push_str("&#13;");
+        escape_into(out, p, false);
+    }
+}
+
 struct Writer {
     out: String,
     indent: Option<usize>,
@@ -61,7 +73,7 @@ impl Writer {
                 }
                 Node::Text(t) => {
                     if !block {
-                        escape_into(&mut self.out, t, false);
+                        escape_text(&mut self.out, t);
                     }
                 }
                 Node::CData(t) => {
@@ -70,7 +82,7 @@ impl Writer {
                     self.out.push_str("]]>");
                 }
                 Node::Opaque(b) => match std::str::from_utf8(b) {
-                    Ok(s) => escape_into(&mut self.out, s, false),
+                    Ok(s) => escape_text(&mut self.out, s),
                     // Binary data in XML is base64 (DM TND §8.3.7.2: Format b64 over XML).
                     Err(_) => self.out.push_str(&base64::engine::general_purpose::STANDARD.encode(b)),
                 },
@@ -87,7 +99,8 @@ impl Writer {
 
 /// Writes `doc` as XML: `<?xml version="1.0" encoding="UTF-8"?>`, no DOCTYPE, `xmlns` on the root and on
 /// every element whose page differs from its parent's (single quotes when compact, as the RTK; double quotes
-/// when indented).
+/// when indented). Text escapes `&`, `<`, `>` and writes CR as `&#13;` (decision: so that text survives
+/// XML's line-end normalisation; the RTK has no CR in what it writes).
 pub(super) fn write(doc: &Document, profile: &Profile) -> String {
     let indent = match profile.xml_style {
         XmlStyle::Compact => None,
@@ -103,5 +116,12 @@ pub(super) fn write(doc: &Document, profile: &Profile) -> String {
     if indent.is_some() {
         w.out.push('\n');
     }
+    w.out
+}
+
+/// Writes the root element of `doc` alone, compact, without an XML declaration.
+pub(super) fn fragment(doc: &Document) -> String {
+    let mut w = Writer { out: String::with_capacity(1024), indent: None, quote: '\'' };
+    w.element(doc.language, &doc.root, None, 0);
     w.out
 }

@@ -7,7 +7,7 @@
 //! follow). Decoded values re-encode to the same bytes; built values have an empty (canonical) layout.
 //!
 //! Rules shared by every container (decided, since the formats are proposals): the known fields must appear
-//! in ascending tag order, each at most once (a repeated or out-of-order field is an error, so that the
+//! in the order the format defines (ascending tags, but for the validation data's `A5` before `86`), each at most once (a repeated or out-of-order field is an error, so that the
 //! bytes an AAD or a signature covers are unambiguous); definite lengths only; at most [`MAX_ITEMS`] items.
 
 use serde::{Deserialize, Serialize};
@@ -119,7 +119,8 @@ pub(crate) struct Container<'a> {
 }
 
 impl<'a> Container<'a> {
-    /// Reads a container with the one-byte tag `outer`; `known` names the defined field tags (ascending).
+    /// Reads a container with the one-byte tag `outer`; `known` names the defined field tags in their
+    /// defined order (ascending in every format of this module except the validation data's `A5` before `86`).
     pub fn read(
         r: &mut Reader<'a>,
         outer: u8,
@@ -144,6 +145,7 @@ impl<'a> Container<'a> {
         let mut fields = Vec::new();
         let mut starts = Vec::new();
         let mut last: Option<u8> = None;
+        let mut last_idx: Option<usize> = None;
         let mut count = 0usize;
         while !body.is_empty() {
             count += 1;
@@ -154,15 +156,15 @@ impl<'a> Container<'a> {
             }
             let tlv_start = body.offset();
             let tag = body.peek().unwrap_or_default();
-            let Some(&(_, name)) = known.iter().find(|(k, _)| *k == tag) else {
+            let Some((idx, &(_, name))) = known.iter().enumerate().find(|(_, (k, _))| *k == tag) else {
                 let tlv = BerTlv::read(&mut body, 1)?;
                 layout.extra.push(ExtraItem { after: last, tlv });
                 continue;
             };
-            if let Some(prev) = last
-                && tag <= prev
+            if let Some(prev) = last_idx
+                && idx <= prev
             {
-                let reason = if tag == prev { "field repeated" } else { "field out of ascending tag order" };
+                let reason = if idx == prev { "field repeated" } else { "field out of the defined order" };
                 return Err(DecodeError::invalid(name, reason, tlv_start));
             }
             body.u8(name)?;
@@ -175,6 +177,7 @@ impl<'a> Container<'a> {
             fields.push(Field { tag, value });
             starts.push((tag, tlv_start));
             last = Some(tag);
+            last_idx = Some(idx);
         }
         Ok(Self { fields, starts, end: body.offset(), layout })
     }
@@ -311,7 +314,7 @@ mod tests {
     #[test]
     fn order_and_repeats_are_errors_with_offsets() {
         for (hex, at, reason) in [
-            ("3006810101800101", 5, "field out of ascending tag order"),
+            ("3006810101800101", 5, "field out of the defined order"),
             ("3006800101800101", 5, "field repeated"),
         ] {
             let b = hex::decode(hex).unwrap();

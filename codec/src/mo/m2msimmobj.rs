@@ -50,8 +50,8 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::dm::ddf::{AccessTypes, DdfNode, DfProperties, DfType, Format, MgmtTree, Occurrence, Scope};
-use crate::reader::Encode;
-use crate::syncml::tree::{self as st, Element, Language, Namespace, Profile, XmlStyle};
+use crate::syncml::model::ModelError;
+use crate::syncml::tree::{self as st, Profile, XmlStyle};
 
 /// The MO identifier (DDF `DDFName` of the root; hypothetical, m2m.md §3).
 pub const MO_ID: &str = "urn:oma:mo:ext-3gpp-m2msimmobj:1.0";
@@ -469,7 +469,7 @@ impl McimTarget {
 
 /// One DDF node. (All descriptions are built here, so a change of the `DdfNode` shape touches one place.)
 fn described(name: &str, props: DfProperties, children: Vec<DdfNode>) -> DdfNode {
-    DdfNode { name: name.to_owned(), path: None, props, children }
+    DdfNode { children, ..DdfNode::described(name, props) }
 }
 
 struct Spec<'a> {
@@ -691,7 +691,7 @@ pub fn root_ddf() -> DdfNode {
             interior("Ext", ZeroOrOne, GET, false, "Vendor extensions.", Vec::new()),
         ],
     );
-    root.props.df_type = Some(DfType::DdfName(MO_ID.to_owned()));
+    root.props_mut().df_type = Some(DfType::DdfName(MO_ID.to_owned()));
     root.path = Some(".".to_owned());
     root
 }
@@ -704,96 +704,17 @@ pub fn ddf() -> MgmtTree {
         man: Some("m2msim".to_owned()),
         model: None,
         nodes: vec![root_ddf()],
+        extra: Vec::new(),
     }
 }
 
 // ----- DDF document emission -----------------------------------------------------------------------------
 
-fn el(name: &'static str) -> Element {
-    Element::new(Namespace::DmDdf, name)
-}
-
-fn text_el(name: &'static str, text: &str) -> Element {
-    el(name).with_text(text)
-}
-
-fn node_element(n: &DdfNode) -> Element {
-    let p = &n.props;
-    let mut e = el("Node").with(text_el("NodeName", &n.name));
-    if let Some(path) = &n.path {
-        e = e.with(text_el("Path", path));
-    }
-    let mut access = el("AccessType");
-    for (on, name) in [
-        (p.access_type.add, "Add"),
-        (p.access_type.copy, "Copy"),
-        (p.access_type.delete, "Delete"),
-        (p.access_type.exec, "Exec"),
-        (p.access_type.get, "Get"),
-        (p.access_type.replace, "Replace"),
-    ] {
-        if on {
-            access = access.with(el(name));
-        }
-    }
-    let mut props = el("DFProperties").with(access);
-    if let Some(v) = &p.default_value {
-        props = props.with(text_el("DefaultValue", v));
-    }
-    if let Some(d) = &p.description {
-        props = props.with(text_el("Description", d));
-    }
-    props = props.with(el("DFFormat").with(el(p.format.as_str())));
-    let occ = match p.occurrence {
-        Occurrence::One => el("One"),
-        Occurrence::ZeroOrOne => el("ZeroOrOne"),
-        Occurrence::ZeroOrMore => el("ZeroOrMore"),
-        Occurrence::OneOrMore => el("OneOrMore"),
-        Occurrence::ZeroOrN(k) => text_el("ZeroOrN", &k.to_string()),
-        Occurrence::OneOrN(k) => text_el("OneOrN", &k.to_string()),
-    };
-    props = props.with(el("Occurrence").with(occ));
-    if let Some(s) = p.scope {
-        props = props.with(el("Scope").with(el(match s {
-            Scope::Permanent => "Permanent",
-            Scope::Dynamic => "Dynamic",
-        })));
-    }
-    if let Some(t) = &p.title {
-        props = props.with(text_el("DFTitle", t));
-    }
-    if let Some(t) = &p.df_type {
-        props = props.with(el("DFType").with(match t {
-            DfType::Mime(m) => text_el("MIME", m),
-            DfType::DdfName(m) => text_el("DDFName", m),
-        }));
-    }
-    if let Some(cs) = p.case_sense {
-        props = props.with(el("CaseSense").with(el(if cs { "CS" } else { "CIS" })));
-    }
-    e = e.with(props);
-    for c in &n.children {
-        e = e.with(node_element(c));
-    }
-    e
-}
-
-/// The DDF document as an element tree (DM DDF 1.2 language, namespace `syncml:dmddf1.2`), elements in the
-/// DTD order; `Occurrence` is written even when it is `One`.
+/// The DDF document as an element tree (DM DDF 1.2 language), written by the codec's DDF writer
+/// ([`MgmtTree::to_tree`]).
 #[must_use]
 pub fn ddf_document() -> st::Document {
-    let t = ddf();
-    let mut root = el("MgmtTree").with(text_el("VerDTD", &t.ver_dtd));
-    if let Some(m) = &t.man {
-        root = root.with(text_el("Man", m));
-    }
-    if let Some(m) = &t.model {
-        root = root.with(text_el("Mod", m));
-    }
-    for n in &t.nodes {
-        root = root.with(node_element(n));
-    }
-    st::Document { language: Language::DmDdf12, root }
+    ddf().to_tree()
 }
 
 /// The DOCTYPE line of a DDF 1.2 document.
@@ -805,7 +726,7 @@ pub const DDF_DOCTYPE: &str = r#"<!DOCTYPE MgmtTree PUBLIC "-//OMA//DTD-DM-DDF 1
 pub fn ddf_xml() -> String {
     let profile = Profile { xml_style: XmlStyle::Indent(2), ..Profile::rtk() };
     // The RTK writer of an element tree does not fail (only the libwbxml flavour can).
-    let body = ddf_document().to_xml(&profile).unwrap_or_default();
+    let body = ddf().to_xml(&profile).unwrap_or_default();
     let (decl, rest) = match body.find("?>") {
         Some(i) => body.split_at(i + 2),
         None => ("", body.as_str()),
@@ -816,9 +737,9 @@ pub fn ddf_xml() -> String {
 /// The DDF as WBXML (RTK profile: WBXML 1.2, the DDF FPI in the string table, code page 2).
 ///
 /// # Errors
-/// A [`st::ConvertError`] if an element had no token (cannot happen for this document; tested).
-pub fn ddf_wbxml() -> Result<Vec<u8>, st::ConvertError> {
-    Ok(ddf_document().to_wbxml(&Profile::rtk())?.encode())
+/// A [`ModelError`] if an element had no token (cannot happen for this document; tested).
+pub fn ddf_wbxml() -> Result<Vec<u8>, ModelError> {
+    ddf().to_wbxml(&Profile::rtk())
 }
 
 #[cfg(test)]

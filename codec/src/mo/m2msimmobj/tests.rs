@@ -1,5 +1,6 @@
 use super::*;
 use crate::reader::Decode;
+use crate::syncml::tree::Element;
 use crate::testdata::peer_tool;
 use crate::{wbxml, xml};
 
@@ -85,24 +86,28 @@ fn ddf_structure() {
     assert_eq!(t.ver_dtd, "1.2");
     let root = &t.nodes[0];
     assert_eq!((root.name.as_str(), root.path.as_deref()), (ROOT_NAME, Some(".")));
-    assert_eq!(root.props.df_type, Some(DfType::DdfName(MO_ID.into())));
-    assert_eq!(root.props.scope, Some(Scope::Permanent));
+    assert_eq!(root.props().df_type, Some(DfType::DdfName(MO_ID.into())));
+    assert_eq!(root.props().scope, Some(Scope::Permanent));
     let names: Vec<&str> = root.children.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["TRE", "Boot", "MCIMs", "Ext"]);
     // Data is write-only and typed; K/OPc have no node.
     let data = find(root, "MCIMs/<x>/Data");
-    assert!(!data.props.access_type.get && data.props.access_type.add && data.props.access_type.replace);
-    assert_eq!(data.props.df_type, Some(DfType::Mime(MCIM_MIME_TYPE.into())));
-    assert_eq!(data.props.format, Format::Bin);
+    assert!(
+        !data.props().access_type.get && data.props().access_type.add && data.props().access_type.replace
+    );
+    assert_eq!(data.props().df_type, Some(DfType::Mime(MCIM_MIME_TYPE.into())));
+    assert_eq!(data.props().format, Format::Bin);
     let mcim = find(root, "MCIMs/<x>");
-    assert_eq!(mcim.props.occurrence, Occurrence::ZeroOrMore);
-    assert!(mcim.props.access_type.add && mcim.props.access_type.delete && !mcim.props.access_type.replace);
+    assert_eq!(mcim.props().occurrence, Occurrence::ZeroOrMore);
+    assert!(
+        mcim.props().access_type.add && mcim.props().access_type.delete && !mcim.props().access_type.replace
+    );
     for op in Operation::ALL {
         let n = find(root, &format!("MCIMs/<x>/Operations/{}", op.node_name()));
-        assert_eq!((n.props.format, n.props.access_type), (Format::Null, AccessTypes::EXEC));
+        assert_eq!((n.props().format, n.props().access_type), (Format::Null, AccessTypes::EXEC));
     }
-    assert_eq!(find(root, "MCIMs/<x>/State").props.format, Format::Int);
-    assert_eq!(find(root, "TRE/ValidationNonce").props.access_type, AccessTypes::GET_REPLACE);
+    assert_eq!(find(root, "MCIMs/<x>/State").props().format, Format::Int);
+    assert_eq!(find(root, "TRE/ValidationNonce").props().access_type, AccessTypes::GET_REPLACE);
     // Every leaf the paths module names is described.
     for p in [
         path::TRE_ID,
@@ -118,7 +123,7 @@ fn ddf_structure() {
         path::BOOT_M2M_APP_PROV_CTX,
     ] {
         let rel = p.strip_prefix("./M2MSIMMobj/").unwrap();
-        assert_ne!(find(root, rel).props.format, Format::Node, "{p}");
+        assert_ne!(find(root, rel).props().format, Format::Node, "{p}");
     }
     // No node name repeats among siblings.
     fn unique(n: &DdfNode) {
@@ -157,6 +162,7 @@ fn xml_reads_back_as_the_same_tree() {
     let doc = xml::Document::parse(&text, xml::Mode::Strict).unwrap();
     let back = st::Document::from_xml(&doc).unwrap();
     assert_eq!(back, ddf_document());
+    assert_eq!(MgmtTree::from_xml_str(&text).unwrap(), ddf());
     let mut got = Vec::new();
     node_names(&back.root, &mut got);
     let mut want = Vec::new();
@@ -171,6 +177,7 @@ fn wbxml_reads_back_as_the_same_tree() {
     assert_eq!(&b[..4], &[0x02, 0x00, 0x00, 0x6A]);
     let doc = wbxml::Document::decode_exact(&b).unwrap();
     assert_eq!(st::Document::from_wbxml(&doc).unwrap(), ddf_document());
+    assert_eq!(MgmtTree::decode(&b, xml::Mode::Strict).unwrap(), ddf());
 }
 
 /// `codec/mo/M2MSIMMobj.ddf` is this module's output; regenerate it with `M2MSIM_BLESS=1`.
@@ -214,8 +221,9 @@ fn libwbxml_reads_the_ddf() {
         .unwrap();
     assert!(st.success(), "wbxml2xml failed on our DDF WBXML");
     let text = std::fs::read_to_string(&xml_back).unwrap();
-    eprintln!("DBG {}", &text[..3000.min(text.len())]);
-    let doc = xml::Document::parse(&text, xml::Mode::Strict).unwrap();
-    assert_eq!(st::Document::from_xml(&doc).unwrap(), ddf_document());
+    // libwbxml's XML of our WBXML, and our reading of libwbxml's WBXML of our XML, are the same DDF.
+    assert_eq!(MgmtTree::decode(text.as_bytes(), xml::Mode::Strict).unwrap(), ddf());
+    let theirs = std::fs::read(&wbxml_out).unwrap();
+    assert_eq!(MgmtTree::decode(&theirs, xml::Mode::Strict).unwrap(), ddf());
     std::fs::remove_dir_all(&dir).unwrap();
 }

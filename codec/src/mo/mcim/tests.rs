@@ -39,7 +39,7 @@ fn plaintext_known_bytes() {
     );
     let b = p.encode();
     let want = concat!(
-        "a031",
+        "a032",
         "8009080910101032547698",
         "811011111111111111111111111111111111",
         "820101",
@@ -65,7 +65,9 @@ fn package_layout_aad_and_signed_data() {
     p.signature = Some(vec![0x51; 64]);
     let b = p.encode();
     assert_eq!(&b[b.len() - 66..b.len() - 64], &[0x89, 0x40]);
-    assert_eq!(p.signed_data(), b[3..b.len() - 66].to_vec());
+    // 228 + 66 content bytes: the length is now 82 01 26.
+    assert_eq!(&b[..4], &[0x30, 0x82, 0x01, 0x26]);
+    assert_eq!(p.signed_data(), b[4..b.len() - 66].to_vec());
     assert_eq!(ProtectedPackage::decode_exact(&b).unwrap(), p);
 }
 
@@ -142,7 +144,7 @@ fn errors_name_the_field_and_offset() {
     let mut x = b.clone();
     x[3..9].copy_from_slice(&[0x81, 0x01, 0x01, 0x80, 0x01, 0x01]);
     let e = ProtectedPackage::decode_exact(&x).unwrap_err();
-    assert_eq!((e.offset, e.to_string().contains("out of ascending tag order")), (6, true));
+    assert_eq!((e.offset, e.to_string().contains("out of the defined order")), (6, true));
     // MCIMID with a digit after the filler: 82 starts at 9, 83 at 43, value at 45.
     let mut x = b.clone();
     assert_eq!(x[43], 0x83);
@@ -281,8 +283,9 @@ proptest! {
     #[test]
     fn package_with_long_forms_and_extras_round_trip(p in arb_package(), n in 3u8..=4, after in 0usize..11) {
         let mut p = p;
-        p.layout.lengths.push(layout::LengthForm { tag: tag::NONCE, form: LenForm::Long(n) });
+        // In the order a decoder records them: the container's length first.
         p.layout.lengths.push(layout::LengthForm { tag: tag::PACKAGE, form: LenForm::Long(n) });
+        p.layout.lengths.push(layout::LengthForm { tag: tag::NONCE, form: LenForm::Long(n) });
         let after = PACKAGE_FIELDS.get(after).map(|(t, _)| *t).filter(|t| *t != tag::SIGNATURE || p.signature.is_some());
         if after.is_none_or(|a| a != tag::SIGNATURE) {
             p.layout.extra.push(layout::ExtraItem { after, tlv: BerTlv::primitive(Tag::one(0x9E), [1, 2]) });

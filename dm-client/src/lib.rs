@@ -13,4 +13,5 @@
 //! no I/O and reads no clock (time is passed in).
 
 pub mod mo;
+pub mod tre;
 pub mod tree;

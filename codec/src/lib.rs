@@ -24,6 +24,9 @@
 //!   from, with reference profiles that write it byte for byte like libwbxml and the OMA SyncML RTK.
 //! - [`dm`]: authentication (basic, MD5 digest, `x-syncml-hmac`), package 0, and the DDF / TNDS model and
 //!   codec.
+//! - [`mo`]: the M2MSIMMobj object of TR 33.812 / S3-090905 (DDF, State and Result codes) and its byte
+//!   formats: the protected MCIM package, the MCIM plaintext, the TRE's validation data, the MCIM
+//!   provisioning context.
 //!
 //! Every binary format implements [`Decode`] and [`Encode`]; for every input that decodes,
 //! `encode(decode(b)) == b`. Decoders return a [`DecodeError`] with the absolute byte offset of the problem
@@ -36,6 +39,7 @@ pub mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod hexser;
+pub mod mo;
 pub mod ota;
 pub mod reader;
 pub mod rfm;

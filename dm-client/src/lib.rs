@@ -17,4 +17,5 @@
 
 pub mod mo;
 pub mod session;
+pub mod tre;
 pub mod tree;

@@ -15,6 +15,8 @@
 //!   SPI, [`packet::CommandSender`] (counter reserved first), PoR verification ([`packet::verify_por`]).
 //! - [`card`]: the receiving side: [`card::CardSecurity`] checks and deciphers command packets in the
 //!   order of the spec and builds the PoR the SPI asks for.
+//! - [`mcim`]: protection of the MCIM package of S3-090905 (ECIES P-256 / HKDF-SHA256 / AES-128-GCM, the
+//!   SHO's ECDSA signature), the TRE's validation report signature, the DRF's bootstrap key and MAC.
 //! - [`milenage`]: Milenage f1–f5* (3GPP TS 35.206), authentication vectors, AUTN checks, AUTS and the
 //!   sequence number management of TS 33.102 Annex C.
 //! - [`uicc`]: a simulated UICC (sans-IO, APDU in / APDU out): file system with the USIM and the 2G view,
@@ -34,6 +36,7 @@ pub mod card;
 pub mod counter;
 pub mod crypto;
 pub mod keys;
+pub mod mcim;
 pub mod milenage;
 pub mod ota_server;
 pub mod packet;

@@ -1,0 +1,469 @@
+//! # m2msim-m2m
+//!
+//! The network roles of TR 33.812 §5.1.3.5 / S3-090905 (initial provisioning of an MCIM) as sans-IO logic:
+//! plain structs with methods, no transport, randomness passed in. The end-to-end scenario wires them to the
+//! DM engines over HTTP later (the `dm-server` crate or the scenarios crate hosts them then); here the
+//! integration test `tests/steps.rs` runs the 21 steps with direct calls.
+//!
+//! - [`Ccif`]: issues the PCID (IMSI format, MCC/MNC of the RO) and its temporary K / OPc at manufacture.
+//! - [`Icf`]: holds the provisional credentials, makes authentication vectors (Milenage, SQN of TS 33.102
+//!   Annex C).
+//! - [`Vno`]: runs AKA against an AV and grants provisional connectivity restricted to the RO
+//!   ([`ConnectivityPolicy`]).
+//! - [`Drf`]: finds the DPF and SHO for a PCID and builds the bootstrap: an OMA DM plain-profile message of
+//!   Add commands on `./DMAcc/<x>` and `./M2MSIMMobj/Boot/*` with its MAC under K_boot (m2m.md §3.4).
+//! - [`Dpf`]: the operations it queues on the DM server for one MCIM ([`DmOp`]).
+//! - [`Sho`]: generates the MCIM, asks the PVA, encrypts to the PfC, and then serves AVs as home network.
+//! - [`Pva`]: checks a validation report (signature, PfCRef, nonce, measurements against references).
+
+use std::collections::BTreeMap;
+
+use m2msim_codec::mo::m2msimmobj::{self as mobj, McimPaths, Operation, ResultCode, path};
+use m2msim_codec::mo::mcim::{McimPlaintext, ProtectedPackage, SecretBytes};
+use m2msim_codec::mo::validation::{ValidationData, ValidationMode};
+use m2msim_codec::reader::Encode;
+use m2msim_codec::sim::{EfIccid, EfImsi, PlmnId};
+use m2msim_codec::syncml::model::{
+    Command, Data, DmVersion, Item, ItemCommand, Meta, SyncBody, SyncHdr, SyncMl,
+};
+use m2msim_scp80::mcim::p256::ecdsa::{SigningKey, VerifyingKey};
+use m2msim_scp80::mcim::{self as prot, ProtectError};
+use m2msim_scp80::milenage::{AuthenticationVector, Milenage, SqnGenerator, SqnParams};
+use rand_core::CryptoRng;
+
+/// A subscription credential (PCID or MCIM IMSI with K and OPc).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// The IMSI digits.
+    pub imsi: String,
+    /// K (16 bytes).
+    pub k: SecretBytes,
+    /// OPc (16 bytes).
+    pub opc: SecretBytes,
+}
+
+fn random16<R: CryptoRng + ?Sized>(rng: &mut R) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    rng.fill_bytes(&mut b);
+    b
+}
+
+fn imsi(plmn: &PlmnId, msin: u64) -> String {
+    // MCC + MNC + MSIN, 15 digits.
+    let p = plmn.to_string().replace('-', "");
+    let width = 15usize.saturating_sub(p.len());
+    format!("{p}{msin:0width$}")
+}
+
+/// The CCIF (Common Connectivity ID Function): issues PCIDs at manufacture (step 1 precondition).
+#[derive(Debug, Clone)]
+pub struct Ccif {
+    /// The RO's PLMN (MCC/MNC of every PCID).
+    pub ro_plmn: PlmnId,
+    next_msin: u64,
+}
+
+impl Ccif {
+    /// A CCIF for the RO `ro_plmn`, numbering MSINs from `first_msin`.
+    #[must_use]
+    pub fn new(ro_plmn: PlmnId, first_msin: u64) -> Self {
+        Self { ro_plmn, next_msin: first_msin }
+    }
+
+    /// Issues a PCID with a fresh K and OPc (shared with the ICF and loaded into the M2ME's TRE).
+    pub fn issue<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) -> Credential {
+        let pcid = imsi(&self.ro_plmn, self.next_msin);
+        self.next_msin += 1;
+        Credential { imsi: pcid, k: SecretBytes::new(random16(rng)), opc: SecretBytes::new(random16(rng)) }
+    }
+}
+
+/// An AuC: Milenage and an SQN generator per IMSI (the ICF for PCIDs, the SHO for MCIMs).
+struct Auc {
+    subs: BTreeMap<String, (Milenage, SqnGenerator)>,
+}
+
+impl Auc {
+    fn add(&mut self, c: &Credential) -> bool {
+        let (Ok(k), Ok(opc)) = (<[u8; 16]>::try_from(c.k.expose()), <[u8; 16]>::try_from(c.opc.expose()))
+        else {
+            return false;
+        };
+        let Ok(gen_) = SqnGenerator::new(SqnParams::default(), 1) else { return false };
+        self.subs.insert(c.imsi.clone(), (Milenage::new(&k, &opc), gen_));
+        true
+    }
+
+    fn av<R: CryptoRng + ?Sized>(&mut self, imsi: &str, rng: &mut R) -> Option<AuthenticationVector> {
+        let (m, g) = self.subs.get_mut(imsi)?;
+        let sqn = g.next_sqn().ok()?;
+        Some(m.generate_av(&random16(rng), sqn, [0x80, 0x00]))
+    }
+
+    fn resync(&mut self, imsi: &str, rand: &[u8; 16], auts: &[u8; 14]) -> bool {
+        let Some((m, g)) = self.subs.get_mut(imsi) else { return false };
+        m.process_auts(rand, auts).map(|s| g.resync(s)).is_ok()
+    }
+}
+
+/// The ICF (Initial Connectivity Function, in the RO): authentication vectors for PCIDs (step 3).
+pub struct Icf {
+    auc: Auc,
+}
+
+impl Icf {
+    /// An empty ICF.
+    #[must_use]
+    pub fn new() -> Self {
+        Self { auc: Auc { subs: BTreeMap::new() } }
+    }
+
+    /// Registers a PCID the CCIF issued; false if K/OPc are not 16 bytes.
+    pub fn register(&mut self, c: &Credential) -> bool {
+        self.auc.add(c)
+    }
+
+    /// A fresh AV for `pcid` (RAND from `rng`, next SQN of Annex C), `None` for an unknown PCID.
+    pub fn av<R: CryptoRng + ?Sized>(&mut self, pcid: &str, rng: &mut R) -> Option<AuthenticationVector> {
+        self.auc.av(pcid, rng)
+    }
+
+    /// Resynchronises after AUTS; false when AUTS does not verify.
+    pub fn resync(&mut self, pcid: &str, rand: &[u8; 16], auts: &[u8; 14]) -> bool {
+        self.auc.resync(pcid, rand, auts)
+    }
+}
+
+impl Default for Icf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What provisional connectivity allows (steps 4–5): only the RO's functions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectivityPolicy {
+    /// The PCID it was granted to.
+    pub pcid: String,
+    /// The reachable destinations (host names of the DRF, DPF, SHO registration).
+    pub allowed: Vec<String>,
+}
+
+impl ConnectivityPolicy {
+    /// True when `destination` may be reached.
+    #[must_use]
+    pub fn allows(&self, destination: &str) -> bool {
+        self.allowed.iter().any(|a| a == destination)
+    }
+}
+
+/// The VNO: runs AKA with the M2ME and grants provisional connectivity (steps 2–5).
+#[derive(Debug, Clone)]
+pub struct Vno {
+    /// The destinations a provisional subscriber may reach.
+    pub ro_destinations: Vec<String>,
+}
+
+impl Vno {
+    /// Checks the M2ME's RES against the AV's XRES; grants the RO-restricted policy on success.
+    #[must_use]
+    pub fn authenticate(
+        &self,
+        pcid: &str,
+        av: &AuthenticationVector,
+        res: &[u8],
+    ) -> Option<ConnectivityPolicy> {
+        (res == av.xres)
+            .then(|| ConnectivityPolicy { pcid: pcid.to_owned(), allowed: self.ro_destinations.clone() })
+    }
+}
+
+/// The registration of an M2ME with the DRF: where its DPF and SHO are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    /// DPF (DM server) URI.
+    pub dpf_addr: String,
+    /// DPF Server Identifier (the DMAcc's ServerID).
+    pub dpf_server_id: String,
+    /// The SHO's PLMN.
+    pub sho: PlmnId,
+    /// The SHO's address.
+    pub sho_addr: String,
+}
+
+/// A bootstrap message with its MAC (step 10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bootstrap {
+    /// The SyncML message (XML, DM 1.2) of Add commands.
+    pub message: Vec<u8>,
+    /// HMAC-SHA256 under K_boot: sent as the Content-Type `MAC` parameter (hex).
+    pub mac: [u8; 32],
+    /// The RAND of the AKA run K_boot comes from.
+    pub rand: [u8; 16],
+}
+
+/// The DRF (Discovery and Registration Function, steps 6–11).
+#[derive(Debug, Clone, Default)]
+pub struct Drf {
+    registrations: BTreeMap<String, Registration>,
+}
+
+impl Drf {
+    /// Records where the M2ME with `pcid` is to be provisioned (the RO's contract with the SHO).
+    pub fn register(&mut self, pcid: &str, r: Registration) {
+        self.registrations.insert(pcid.to_owned(), r);
+    }
+
+    /// The DPF and SHO of a PCID.
+    #[must_use]
+    pub fn lookup(&self, pcid: &str) -> Option<&Registration> {
+        self.registrations.get(pcid)
+    }
+
+    /// The bootstrap message for `pcid` (account `./DMAcc/<acc>` for the DPF, `Boot/*`), MAC'd with
+    /// K_boot = HMAC-SHA256(CK ‖ IK, "M2M-BOOT" ‖ RAND) of the AV the VNO used.
+    #[must_use]
+    pub fn bootstrap(
+        &self,
+        pcid: &str,
+        av: &AuthenticationVector,
+        acc: &str,
+        prov_ctx: &[u8],
+    ) -> Option<Bootstrap> {
+        let r = self.registrations.get(pcid)?;
+        let acc_root = format!("./DMAcc/{acc}");
+        let leaves: Vec<(String, Option<Data>, &str)> = vec![
+            (acc_root.clone(), None, "node"),
+            (format!("{acc_root}/AppID"), Some("w7".into()), "chr"),
+            (format!("{acc_root}/ServerID"), Some(r.dpf_server_id.as_str().into()), "chr"),
+            (format!("{acc_root}/Name"), Some("DPF".into()), "chr"),
+            (format!("{acc_root}/AppAddr"), None, "node"),
+            (format!("{acc_root}/AppAddr/1"), None, "node"),
+            (format!("{acc_root}/AppAddr/1/Addr"), Some(r.dpf_addr.as_str().into()), "chr"),
+            (format!("{acc_root}/AppAddr/1/AddrType"), Some("URI".into()), "chr"),
+            (path::BOOT_PCID.to_owned(), Some(pcid.into()), "chr"),
+            (path::BOOT_DPF_ADDR.to_owned(), Some(r.dpf_addr.as_str().into()), "chr"),
+            (path::BOOT_SHO_ADDR.to_owned(), Some(r.sho_addr.as_str().into()), "chr"),
+            (path::BOOT_MCIM_PROV_CTX.to_owned(), Some(Data::from(hex::encode(prov_ctx))), "chr"),
+        ];
+        let mut commands = Vec::new();
+        for (i, (uri, data, fmt)) in leaves.into_iter().enumerate() {
+            let mut item = Item::default().with_target(uri);
+            if let Some(d) = data {
+                item = item.with_data(d);
+            }
+            let meta = Meta { format: Some(fmt.to_owned()), ..Meta::default() };
+            let id = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            commands.push(Command::Add(ItemCommand::new(id).with_item(item.with_meta(meta))));
+        }
+        let msg = SyncMl {
+            hdr: SyncHdr::new(DmVersion::V1_2, "0", 1, pcid, "drf"),
+            body: SyncBody { commands, final_: true, ..SyncBody::default() },
+            extra: Vec::new(),
+        };
+        let message = msg.to_xml(&m2msim_codec::syncml::tree::Profile::rtk()).ok()?.into_bytes();
+        let k = prot::boot_key(&av.ck, &av.ik, &av.rand);
+        let mac = prot::boot_mac(&k, &message);
+        Some(Bootstrap { message, mac, rand: av.rand })
+    }
+}
+
+/// One operation the DPF queues on its DM server for an M2ME (steps 18–19).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DmOp {
+    /// Add an interior node.
+    AddNode(String),
+    /// Add a leaf with binary data.
+    AddData(String, Vec<u8>),
+    /// Replace a leaf (e.g. `TRE/ValidationNonce`).
+    Replace(String, Vec<u8>),
+    /// Get a node.
+    Get(String),
+    /// Exec with a Correlator.
+    Exec(String, String),
+}
+
+/// The DPF (Download and Provisioning Function).
+#[derive(Debug, Clone, Default)]
+pub struct Dpf {
+    /// Status reports sent to the SHO: (MCIM name, operation, result).
+    pub reports: Vec<(String, Operation, ResultCode)>,
+}
+
+impl Dpf {
+    /// Reads the TRE (step 12): Replace the nonce, then Get the PfC and the validation data.
+    #[must_use]
+    pub fn validation_ops(nonce: &[u8]) -> Vec<DmOp> {
+        vec![
+            DmOp::Replace(path::VALIDATION_NONCE.to_owned(), nonce.to_vec()),
+            DmOp::Get(path::PFC.to_owned()),
+            DmOp::Get(path::VALIDATION_DATA.to_owned()),
+        ]
+    }
+
+    /// Downloads and installs an MCIM (step 18): Add node, Add Data, Exec Install, Exec Activate.
+    /// Correlators are `<name>-install` and `<name>-activate`.
+    #[must_use]
+    pub fn provisioning_ops(name: &str, package: &[u8]) -> Vec<DmOp> {
+        let p = McimPaths::new(name);
+        vec![
+            DmOp::AddNode(p.node().to_owned()),
+            DmOp::AddData(p.leaf(mobj::McimLeaf::Data), package.to_vec()),
+            DmOp::Exec(p.operation(Operation::Install), format!("{name}-install")),
+            DmOp::Exec(p.operation(Operation::Activate), format!("{name}-activate")),
+        ]
+    }
+
+    /// Takes a Generic Alert's content (type, data) for MCIM `name` and records it for the SHO (step 20).
+    pub fn alert(&mut self, name: &str, alert_type: &str, data: &[u8]) -> Option<(Operation, ResultCode)> {
+        let op = Operation::from_alert_type(alert_type)?;
+        let r = ResultCode::from_text(data)?;
+        self.reports.push((name.to_owned(), op, r));
+        Some((op, r))
+    }
+}
+
+/// What the PVA concluded (step 15).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The M2ME is trustworthy.
+    Valid,
+    /// The report's signature does not verify with the TRE's registered key, or the TRE is unknown.
+    BadSignature,
+    /// The report is for another PfC or another nonce.
+    NotFresh,
+    /// These components do not match their reference values.
+    Compromised(Vec<String>),
+}
+
+/// The PVA (Platform Validation Authority): knows each TRE's attestation key and the reference values.
+#[derive(Debug, Clone, Default)]
+pub struct Pva {
+    tres: BTreeMap<String, VerifyingKey>,
+    reference: BTreeMap<String, [u8; 32]>,
+}
+
+impl Pva {
+    /// Registers a TRE's attestation key (at manufacture).
+    pub fn register_tre(&mut self, tre_id: &str, key: VerifyingKey) {
+        self.tres.insert(tre_id.to_owned(), key);
+    }
+
+    /// Sets a component's reference digest.
+    pub fn set_reference(&mut self, component: &str, digest: [u8; 32]) {
+        self.reference.insert(component.to_owned(), digest);
+    }
+
+    /// Validates a report against the PfC the SHO read and the nonce it wrote.
+    #[must_use]
+    pub fn validate(&self, report: &ValidationData, pfc: &[u8], nonce: &[u8]) -> Verdict {
+        let Some(key) = self.tres.get(&report.tre_id) else { return Verdict::BadSignature };
+        if !prot::verify_validation(report, key) {
+            return Verdict::BadSignature;
+        }
+        if report.pfc_ref != prot::pfc_ref(pfc) || report.nonce != nonce {
+            return Verdict::NotFresh;
+        }
+        let bad: Vec<String> = match (report.mode, &report.measurements) {
+            (ValidationMode::Autonomous, _) => Vec::new(),
+            (ValidationMode::SemiAutonomous, Some(failed)) => {
+                failed.iter().map(|m| m.component.clone()).collect()
+            }
+            (_, Some(all)) => all
+                .iter()
+                .filter(|m| self.reference.get(&m.component) != Some(&m.digest))
+                .map(|m| m.component.clone())
+                .collect(),
+            (_, None) => vec!["<no measurements>".to_owned()],
+        };
+        if bad.is_empty() { Verdict::Valid } else { Verdict::Compromised(bad) }
+    }
+}
+
+/// The SHO (Selected Home Operator, steps 12–21).
+pub struct Sho {
+    /// Its PLMN (MCC/MNC of the MCIM IMSIs).
+    pub plmn: PlmnId,
+    signer: Option<SigningKey>,
+    next_msin: u64,
+    auc: Auc,
+    /// Final statuses received from the DPF: MCIMID → result.
+    pub statuses: BTreeMap<String, ResultCode>,
+}
+
+/// An MCIM the SHO generated: its identity and the protected package.
+#[derive(Debug, Clone)]
+pub struct IssuedMcim {
+    /// The IMSI.
+    pub imsi: String,
+    /// The MCIMID (ICCID digits).
+    pub mcim_id: String,
+    /// The package for `MCIMs/<x>/Data`.
+    pub package: ProtectedPackage,
+}
+
+impl Sho {
+    /// An SHO numbering MSINs from `first_msin`, signing packages if `signer` is given.
+    #[must_use]
+    pub fn new(plmn: PlmnId, first_msin: u64, signer: Option<SigningKey>) -> Self {
+        Self {
+            plmn,
+            signer,
+            next_msin: first_msin,
+            auc: Auc { subs: BTreeMap::new() },
+            statuses: BTreeMap::new(),
+        }
+    }
+
+    /// The key a TRE verifies this SHO's signatures with.
+    #[must_use]
+    pub fn verifying_key(&self) -> Option<VerifyingKey> {
+        self.signer.as_ref().map(VerifyingKey::from)
+    }
+
+    /// Generates an MCIM (IMSI, K, OPc), registers it in its AuC and encrypts it to `pfc` (step 16), only
+    /// when the PVA's verdict is [`Verdict::Valid`].
+    ///
+    /// # Errors
+    /// [`ProtectError::InvalidPfc`]; `Ok(None)` when the verdict refuses the M2ME.
+    pub fn issue<R: CryptoRng + ?Sized>(
+        &mut self,
+        verdict: &Verdict,
+        pfc: &[u8],
+        rng: &mut R,
+    ) -> Result<Option<IssuedMcim>, ProtectError> {
+        if *verdict != Verdict::Valid {
+            return Ok(None);
+        }
+        let imsi_digits = imsi(&self.plmn, self.next_msin);
+        let mcim_id = format!("89{}{:013}", &imsi_digits[..3], self.next_msin);
+        self.next_msin += 1;
+        let cred = Credential {
+            imsi: imsi_digits.clone(),
+            k: SecretBytes::new(random16(rng)),
+            opc: SecretBytes::new(random16(rng)),
+        };
+        let ef_imsi = EfImsi::from_digits(&imsi_digits).map_err(|_| ProtectError::InvalidPfc)?;
+        let plain = McimPlaintext::milenage(ef_imsi, cred.k.clone(), cred.opc.clone());
+        let id = EfIccid::from_digits(&mcim_id).map_err(|_| ProtectError::InvalidPfc)?;
+        let package = prot::protect(&plain, pfc, id, self.plmn, self.signer.as_ref(), rng)?;
+        self.auc.add(&cred);
+        Ok(Some(IssuedMcim { imsi: imsi_digits, mcim_id, package }))
+    }
+
+    /// Records the final status the DPF reported (step 21).
+    pub fn status(&mut self, mcim_id: &str, result: ResultCode) {
+        self.statuses.insert(mcim_id.to_owned(), result);
+    }
+
+    /// As home network: an AV for an MCIM IMSI.
+    pub fn av<R: CryptoRng + ?Sized>(&mut self, imsi: &str, rng: &mut R) -> Option<AuthenticationVector> {
+        self.auc.av(imsi, rng)
+    }
+
+    /// The encoded package (helper for the DPF).
+    #[must_use]
+    pub fn package_bytes(m: &IssuedMcim) -> Vec<u8> {
+        m.package.encode()
+    }
+}

@@ -12,6 +12,8 @@
 //!   runs client- and server-initiated (package 0) management sessions over the codec's SyncML model:
 //!   authentication both ways (basic, md5, HMAC), every DM command on the tree, Atomic, UI alerts,
 //!   MaxMsgSize packing and large objects both ways.
+//! - [`tre`]: the simulated trusted environment of S3-090905 (platform credential, validation reports,
+//!   protected MCIM store, the M2MSIMMobj Install/Activate/Deactivate/Remove plugin, AKA as a soft USIM).
 //!
 //! Nothing here does I/O or reads a clock: time is passed in, randomness is injected.
 

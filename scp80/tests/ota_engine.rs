@@ -26,9 +26,11 @@ use m2msim_scp80::milenage::{Milenage, Sqn};
 use m2msim_scp80::ota_server::driver::{default_provider, read_imsi};
 use m2msim_scp80::ota_server::{
     Engine, EngineConfig, Faults, Fleet, Input, Job, JobOutcome, JobReport, NetworkConfig, Numbering, Output,
-    RetryPolicy, Script, SecurityProblem, SimCard, SimEvent, Simulation, Summary,
+    RetryPolicy, Script, SecurityProblem, SimCard, SimEvent, Simulation, Summary, UnmatchedReason,
 };
-use m2msim_scp80::packet::{CommandSender, RemoteResponse};
+use m2msim_scp80::packet::{
+    CommandSender, RemoteResponse, ResponseFormat, por_user_data_from_deliver_report, verify_por,
+};
 use m2msim_scp80::terminal::{self, TerminalConfig};
 use m2msim_scp80::uicc::Uicc;
 use m2msim_scp80::uicc::fs::EfBody;
@@ -538,4 +540,49 @@ fn a_thousand_cards_in_flight_with_losses_and_a_file_counter_store() {
         assert_eq!(last.0[4] as usize, r.attempts.len());
         assert!(again.current(&r.card, kvn(1)).unwrap().get() >= r.attempts.len() as u64);
     }
+}
+
+#[test]
+fn duplicated_commands_are_refused_as_replays_and_damaged_pors_fail_verification() {
+    let k = keys(SERVER_KEYS);
+    let mut faults = Faults::default();
+    let fleet = fleet_of(EXAMPLE_PROFILE, 3);
+    let twice = fleet.get(0).unwrap().msisdn;
+    let damaged = fleet.get(1).unwrap().msisdn;
+    faults.duplicate.insert(twice);
+    faults.corrupt_mo.insert(damaged);
+    let net = NetworkConfig { faults, ..net() };
+    let retry = RetryPolicy { max_retries: 0, timeout_ms: 5_000 };
+    let mut sim = Simulation::new(engine(Arc::new(MemoryCounterStore::new()), 10, retry), fleet, net);
+    for card in 0..3 {
+        let j =
+            job(&sim, card, RFM_COMPACT, SPI_REPORT, 1, &k, Script::compact(&imsi_change_apdus()).unwrap());
+        sim.submit(j);
+    }
+    let mut unmatched = Vec::new();
+    let mut copies = Vec::new();
+    let mut reports = sim.run_with(&mut |e| match e {
+        SimEvent::Unmatched { unmatched: u, .. } => unmatched.push(u.reason.clone()),
+        SimEvent::DeliverReport { from, tpdu, rp, .. } if **from == twice => {
+            copies.push((tpdu.to_vec(), *rp))
+        }
+        _ => {}
+    });
+    reports.sort_by_key(|r| r.job);
+    // The original succeeds; the copy reaches the card, which refuses it as a replay (PoR 02, secured with
+    // the keyset), and its PoR is not taken for the job's.
+    assert_eq!(reports[0].outcome, JobOutcome::Success, "{:?}", reports[0]);
+    assert_eq!(copies.len(), 2);
+    assert!(
+        matches!(unmatched.as_slice(), [UnmatchedReason::NoJobInFlight | UnmatchedReason::LatePor { .. }]),
+        "{unmatched:?}"
+    );
+    let header =
+        CommandHeader { spi: Spi::from_bytes(SPI_REPORT), kic: Kic(0x15), kid: Kid(0x15), tar: RFM_COMPACT };
+    let copy = por_user_data_from_deliver_report(&copies[1].0, copies[1].1).unwrap();
+    let por = verify_por(k.as_ref(), &header, None, Transport::SmsPp, &copy, ResponseFormat::Auto).unwrap();
+    assert_eq!(por.status, PorStatus::CntrLow, "{por:?}");
+    // The damaged PoR does not verify.
+    assert!(matches!(reports[1].outcome, JobOutcome::SecurityFailure { .. }), "{:?}", reports[1]);
+    assert_eq!(reports[2].outcome, JobOutcome::Success);
 }

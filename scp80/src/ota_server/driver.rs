@@ -326,6 +326,13 @@ pub struct Faults {
     pub drop_mt_per_mille: u32,
     /// Random loss of the reports and SMS-SUBMITs back, per mille.
     pub drop_mo_per_mille: u32,
+    /// Cards to which every SMS-DELIVER arrives twice: an SMSC retransmission, or a replay by someone who
+    /// recorded it. The card must refuse the copy (PoR `02`), and the engine must not take the copy's PoR
+    /// for the job's.
+    pub duplicate: HashSet<Address>,
+    /// Cards whose reports and SMS-SUBMITs are damaged on the way back: the last byte of the TPDU is
+    /// flipped, so a secured PoR no longer verifies.
+    pub corrupt_mo: HashSet<Address>,
 }
 
 /// The simulated SMS network.
@@ -688,7 +695,13 @@ impl Simulation {
                 observer(&SimEvent::SmsDeliver { at, sms, to: &to, tpdu: &tpdu, fate });
                 match (fate, card) {
                     (Fate::Sent, Some(card)) => {
-                        self.schedule(self.net.mt_delay_ms, Transit::ToCard { card, tpdu });
+                        if faults.duplicate.contains(&to) {
+                            let copy = Transit::ToCard { card, tpdu: tpdu.clone() };
+                            self.schedule(self.net.mt_delay_ms, Transit::ToCard { card, tpdu });
+                            self.schedule(self.net.mt_delay_ms, copy);
+                        } else {
+                            self.schedule(self.net.mt_delay_ms, Transit::ToCard { card, tpdu });
+                        }
                     }
                     (Fate::Unreachable | Fate::UnknownMsisdn, _) => {
                         self.schedule(self.net.mo_delay_ms, Transit::ToServer(Input::TransportError { sms }));
@@ -729,6 +742,13 @@ impl Simulation {
             card.terminal.handle_input(&mut card.uicc, input);
         }
         let from = card.msisdn;
+        let corrupt = self.net.faults.corrupt_mo.contains(&from);
+        let damage = |mut tpdu: Vec<u8>| {
+            if corrupt && let Some(last) = tpdu.last_mut() {
+                *last ^= 0x01;
+            }
+            tpdu
+        };
         let mut outs = Vec::new();
         while let Some(o) = card.terminal.poll_output() {
             outs.push(o);
@@ -736,6 +756,7 @@ impl Simulation {
         for o in outs {
             match o {
                 terminal::Output::DeliverReport { tpdu, rp } => {
+                    let tpdu = damage(tpdu);
                     let dropped = self.rng.per_mille(self.net.faults.drop_mo_per_mille);
                     observer(&SimEvent::DeliverReport { at, from: &from, tpdu: &tpdu, rp, dropped });
                     if !dropped {
@@ -744,6 +765,7 @@ impl Simulation {
                     }
                 }
                 terminal::Output::SmsSubmit { tpdu, .. } => {
+                    let tpdu = damage(tpdu);
                     let dropped = self.rng.per_mille(self.net.faults.drop_mo_per_mille);
                     observer(&SimEvent::SmsSubmit { at, from: &from, tpdu: &tpdu, dropped });
                     if !dropped {

@@ -106,6 +106,15 @@ pub struct Options {
     pub seed: u64,
     /// Devices (by index) whose terminal never answers an SMS: their jobs time out after the retries.
     pub silent: Vec<usize>,
+    /// Devices (by index) to which every command SMS is delivered twice (a retransmission or a replay):
+    /// the card must refuse the copy, and the OTA server must not mistake the copy's PoR for the job's.
+    pub replayed: Vec<usize>,
+    /// Devices (by index) whose PoRs are damaged on the way back: their CC no longer verifies.
+    pub corrupt_por: Vec<usize>,
+    /// Operator changes to run: 1 (A → B) or 2 (A → B → C, and for 3b the exhausted list after it).
+    pub changes: u8,
+    /// The SPI every OTA server uses ([`SPI`] by default; a weaker one shows the cards' MSL at work).
+    pub spi: Spi,
     /// Report every TPDU, APDU and PoR as [`Event::Trace`] lines (slow for big fleets).
     pub trace: bool,
 }
@@ -114,7 +123,17 @@ impl Options {
     /// `devices` devices for `alt`, seed 1, no faults, no trace.
     #[must_use]
     pub const fn new(alt: Alt, devices: usize) -> Self {
-        Self { alt, devices, seed: 1, silent: Vec::new(), trace: false }
+        Self {
+            alt,
+            devices,
+            seed: 1,
+            silent: Vec::new(),
+            replayed: Vec::new(),
+            corrupt_por: Vec::new(),
+            spi: SPI,
+            changes: 2,
+            trace: false,
+        }
     }
 }
 
@@ -165,6 +184,9 @@ pub struct Summary {
     pub ota_jobs: usize,
     /// Retries among them.
     pub ota_retries: usize,
+    /// SMS the OTA servers could not match to a job in flight, by reason (`LatePor` for the PoR of a
+    /// replayed command …).
+    pub ota_unmatched: BTreeMap<String, usize>,
     /// Wall-clock time per phase, in order.
     pub phases: Vec<(String, Duration)>,
 }
@@ -405,13 +427,17 @@ impl Scenario {
             Alt::A3a => {
                 self.phase("personalisation and first attach", Self::setup_3a)?;
                 self.change_3a(0, 1)?;
-                self.change_3a(1, 2)?;
+                if self.opts.changes >= 2 {
+                    self.change_3a(1, 2)?;
+                }
             }
             Alt::A3b => {
                 self.phase("personalisation and first attach", Self::setup_3b)?;
                 self.change_3b(0, 1, 2)?;
-                self.change_3b(1, 2, 3)?;
-                self.phase("a further change: the list is exhausted", |s| s.exhausted_3b(2));
+                if self.opts.changes >= 2 {
+                    self.change_3b(1, 2, 3)?;
+                    self.phase("a further change: the list is exhausted", |s| s.exhausted_3b(2));
+                }
             }
         }
         Ok(self.summary.clone())
@@ -612,8 +638,13 @@ impl Scenario {
         let mut out = vec![None; self.opts.devices];
         let (Some(engine), Some(fleet)) = (self.mnos[m].engine.take(), self.fleet.take()) else { return out };
         let mut net = NetworkConfig { seed: self.opts.seed, ..NetworkConfig::default() };
-        net.faults =
-            Faults { silent: self.opts.silent.iter().map(|&i| msisdn(i)).collect(), ..Faults::default() };
+        let addresses = |v: &[usize]| v.iter().map(|&i| msisdn(i)).collect();
+        net.faults = Faults {
+            silent: addresses(&self.opts.silent),
+            duplicate: addresses(&self.opts.replayed),
+            corrupt_mo: addresses(&self.opts.corrupt_por),
+            ..Faults::default()
+        };
         let mut sim = Simulation::new(engine, fleet, net);
         sim.set_trace_apdus(self.opts.trace);
         let mut by_job = std::collections::HashMap::new();
@@ -625,20 +656,26 @@ impl Scenario {
                 continue;
             };
             let Some(card) = sim.fleet().get(i) else { continue };
-            let job = card.job(tar, SPI, kvn(), keys, script);
+            let job = card.job(tar, self.opts.spi, kvn(), keys, script);
             by_job.insert(sim.submit(job), i);
         }
         let trace = self.opts.trace;
         let observer = &mut self.observer;
         let mut done = 0usize;
         let step = (total / 100).max(1);
+        let unmatched = &mut self.summary.ota_unmatched;
         let reports = sim.run_with(&mut |e| {
             if trace && let Some(line) = trace_line(e) {
                 observer(&Event::Trace(line));
             }
+            if let SimEvent::Unmatched { unmatched: u, .. } = e {
+                let reason = format!("{:?}", u.reason);
+                let name = reason.split([' ', '(', '{']).next().unwrap_or("?").to_owned();
+                *unmatched.entry(name).or_default() += 1;
+            }
             if let SimEvent::JobFinished { .. } = e {
                 done += 1;
-                if done % step == 0 || done == total {
+                if done.is_multiple_of(step) || done == total {
                     observer(&Event::Progress { done, total });
                 }
             }
@@ -708,6 +745,27 @@ impl Scenario {
         {
             (self.observer)(&Event::Trace(format!("file {what}: {text}")));
         }
+    }
+
+    /// MNO `m` runs one OTA job on device `i` with the keys it holds for the card (for checks after a
+    /// run: an old operator trying its keys, a roll-back attempt …); `None` when it holds no keys.
+    pub fn ota(&mut self, m: usize, i: usize, tar: Tar, apdus: &[CommandApdu]) -> Option<JobReport> {
+        let script = Script::compact(apdus).ok()?;
+        self.campaign(m, vec![(i, tar, script)], Self::own_keys).into_iter().nth(i).flatten()
+    }
+
+    /// MNO `m` asks the manufacturer for pair `index` of device `i`'s card.
+    ///
+    /// # Errors
+    /// [`parties::EscrowError`] as the manufacturer answers.
+    pub fn escrow_request(
+        &mut self,
+        m: usize,
+        i: usize,
+        index: u8,
+    ) -> Result<files::Sealed, parties::EscrowError> {
+        let request = files::EscrowRequest { mno: self.mnos[m].name.clone(), iccid: iccid(i), index };
+        self.manufacturer.request(&request)
     }
 
     // --- Alt 3a ------------------------------------------------------------------------------------

@@ -105,6 +105,8 @@ pub struct TestServer {
     pub jobs: InMemoryJobQueue,
     pub config: Arc<Mutex<SessionConfig>>,
     outcomes: Arc<Mutex<Vec<SessionOutcome>>>,
+    /// How many DM messages the server has answered with.
+    pub responses: Arc<AtomicU64>,
 }
 
 impl TestServer {
@@ -119,8 +121,10 @@ impl TestServer {
         let outcomes = Arc::new(Mutex::new(Vec::new()));
         let sessions: Sessions = Arc::new(Mutex::new(HashMap::new()));
         let seed = Arc::new(AtomicU64::new(1));
+        let responses = Arc::new(AtomicU64::new(0));
         let https = tls.is_some();
-        let state = (dir.clone(), jobs.clone(), config.clone(), outcomes.clone(), sessions, seed);
+        let state =
+            (dir.clone(), jobs.clone(), config.clone(), outcomes.clone(), sessions, seed, responses.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((tcp, _)) = listener.accept().await else { return };
@@ -146,7 +150,7 @@ impl TestServer {
                 });
             }
         });
-        Self { addr, https, dir, jobs, config, outcomes }
+        Self { addr, https, dir, jobs, config, outcomes, responses }
     }
 
     pub fn url(&self) -> String {
@@ -173,6 +177,7 @@ type State = (
     Arc<Mutex<Vec<SessionOutcome>>>,
     Sessions,
     Arc<AtomicU64>,
+    Arc<AtomicU64>,
 );
 
 fn reply(status: u16, body: Vec<u8>) -> Response<Full<Bytes>> {
@@ -182,7 +187,7 @@ fn reply(status: u16, body: Vec<u8>) -> Response<Full<Bytes>> {
 }
 
 async fn handle(req: Request<Incoming>, state: State) -> Response<Full<Bytes>> {
-    let (dir, jobs, config, outcomes, sessions, seed) = state;
+    let (dir, jobs, config, outcomes, sessions, seed, responses) = state;
     if req.uri().path() != "/dm" {
         return reply(404, b"no such endpoint".to_vec());
     }
@@ -227,6 +232,7 @@ async fn handle(req: Request<Incoming>, state: State) -> Response<Full<Bytes>> {
             if let Some(h) = m.hmac {
                 r.headers_mut().insert("x-syncml-hmac", h.parse().unwrap());
             }
+            responses.fetch_add(1, Ordering::SeqCst);
             r
         }
         None => reply(200, Vec::new()),

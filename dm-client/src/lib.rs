@@ -15,9 +15,18 @@
 //! - [`tre`]: the simulated trusted environment of S3-090905 (platform credential, validation reports,
 //!   protected MCIM store, the M2MSIMMobj Install/Activate/Deactivate/Remove plugin, AKA as a soft USIM).
 //!
-//! Nothing here does I/O or reads a clock: time is passed in, randomness is injected.
+//! - [`net`]: the HTTP(S) adapter ([`net::run_session`]: one session against a server URL over hyper and
+//!   rustls, with a transcript), [`store`]: the tree in a file replaced atomically (crash-safe), and
+//!   [`provision`]: a DM account from a file or a plain-profile bootstrap message. The `dm-client` binary
+//!   (`src/bin/dm-client.rs`) puts them on the command line.
+//!
+//! The engine and the tree do no I/O and read no clock (time is passed in, randomness is injected); only
+//! [`net`] and [`store`] touch sockets and files.
 
 pub mod mo;
+pub mod net;
+pub mod provision;
 pub mod session;
+pub mod store;
 pub mod tre;
 pub mod tree;

@@ -120,7 +120,7 @@ pub mod ui;
 mod auth;
 mod engine;
 mod large;
-mod process;
+pub(crate) mod process;
 
 #[cfg(test)]
 mod tests;

@@ -109,3 +109,80 @@ async fn full_session_wbxml_hmac() {
 async fn full_session_https_self_signed() {
     full_session(Wire::xml(Profile::rtk()), AuthScheme::Md5, true).await;
 }
+
+/// Issue 7 §4 bad input: 1,000 malformed requests each get a 4xx while a good session runs beside them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_get_4xx_while_a_good_session_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    let config = ServerConfig { max_body: 64 * 1024, ..ServerConfig::default() };
+    let h = net::spawn(config, store.clone()).await.unwrap();
+    let dev = "IMEI:490154203237518";
+    store.put_device(&record(dev, AuthScheme::Md5)).unwrap();
+    let good = store.enqueue(dev, &m2msim_dm_server::operation::cmd::get("./DevInfo/Man")).unwrap();
+    let url = h.url();
+    // A valid WBXML package 1 to truncate: the client's first message.
+    let mut c = client_for("IMEI:1", &url, AuthScheme::Md5, Wire::wbxml(Profile::rtk()));
+    c.handle_input(m2msim_dm_client::session::Input::Connect {
+        server_id: common::SERVER_ID.into(),
+        session_id: Some("1".into()),
+        now: common::now(),
+    })
+    .unwrap();
+    let pkg1 = loop {
+        if let Some(m2msim_dm_client::session::Output::Transmit(t)) = c.poll_output() {
+            break t.body;
+        }
+    };
+    let wb = "application/vnd.syncml.dm+wbxml";
+    let xml = "application/vnd.syncml.dm+xml";
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let bomb = r#"<?xml version="1.0"?><!DOCTYPE SyncML [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><SyncML><SyncHdr>&b;</SyncHdr></SyncML>"#;
+    let mut cases: Vec<(String, &str, Vec<u8>)> = Vec::new();
+    for i in 0..1000usize {
+        let case = match i % 8 {
+            0 => (url.clone(), wb, (0..(rnd() % 300) as usize).map(|_| rnd() as u8).collect()),
+            1 => (url.clone(), wb, pkg1[..(i / 8) % pkg1.len()].to_vec()),
+            2 => (url.clone(), xml, b"<html><body>not SyncML</body></html>".to_vec()),
+            3 => (url.clone(), xml, bomb.as_bytes().to_vec()),
+            4 => (url.clone(), "text/plain", pkg1.clone()),
+            5 => (url.clone(), wb, vec![0u8; 64 * 1024 + 1]),
+            6 => (format!("{url}/s/{:032x}", rnd()), wb, pkg1.clone()),
+            // An unknown device (rejected by default).
+            _ => (url.clone(), wb, pkg1.clone()),
+        };
+        cases.push(case);
+    }
+    let mut tasks = Vec::new();
+    for chunk in cases.chunks(100) {
+        let chunk = chunk.to_vec();
+        tasks.push(tokio::spawn(async move {
+            for (u, ct, body) in chunk {
+                let r = http::send("POST", &u, &[("content-type", ct)], body, None).await.unwrap();
+                assert!((400..500).contains(&r.status), "{u} {ct}: {}", r.status);
+            }
+        }));
+    }
+    // The good session runs while the bad requests are in flight.
+    let mut good_client = client_for(dev, &url, AuthScheme::Md5, Wire::wbxml(Profile::rtk()));
+    assert_eq!(run_session(&mut good_client, "7", None).await.0, ClientOutcome::Completed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(store.operation(good).unwrap().unwrap().state, OpState::Done);
+    // Rejected bodies are kept, with the reason: all but the 125 oversize ones (413 before reading them).
+    let rejected = store
+        .sessions(None)
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.outcome.as_deref().is_some_and(|o| o.starts_with("rejected")))
+        .count();
+    assert_eq!(rejected, 875);
+    h.shutdown().await;
+}

@@ -15,11 +15,18 @@
 //! - [`nonce`]: the [`nonce::NonceSource`] trait and [`nonce::SeededNonces`].
 //! - [`package0`]: package 0 (the server-alert notification) for a device.
 //!
-//! The network layer (HTTP, a SQLite store behind the two traits) sits on top of this crate.
+//! - [`store`]: the [`store::Store`] trait and [`store::SqliteStore`] (devices, operations, sessions and
+//!   transcripts), behind the engine's two traits.
+//! - [`net`]: the HTTP(S) server: [`net::spawn`] → [`net::ServerHandle`].
+//! - [`admin`]: the admin API (JSON over HTTP, bearer token); [`http`]: a minimal HTTP client.
 
+pub mod admin;
 pub mod directory;
+pub mod http;
 pub mod jobs;
+pub mod net;
 pub mod nonce;
 pub mod operation;
 pub mod package0;
 pub mod session;
+pub mod store;

@@ -1,0 +1,378 @@
+//! `dm-server`: the OMA DM server (`serve`) and commands wrapping its admin API (`device`, `op`, `notify`,
+//! `session`). See the crate documentation and the README quickstart.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use m2msim_dm_server::admin::NotifySink;
+use m2msim_dm_server::directory::{AuthScheme, Credentials, DeviceRecord};
+use m2msim_dm_server::http;
+use m2msim_dm_server::net::{self, ServerConfig, TlsConfig, UnknownDevices};
+use m2msim_dm_server::store::SqliteStore;
+
+#[derive(Parser)]
+#[command(name = "dm-server", about = "OMA DM (SyncML DM 1.2/1.1) server", version)]
+struct Cli {
+    /// Admin API base URL (for the commands other than `serve`).
+    #[arg(long, global = true, default_value = "http://127.0.0.1:8081")]
+    admin: String,
+    /// Admin bearer token (default: read from `{data-dir}/admin-token`).
+    #[arg(long, global = true)]
+    token: Option<String>,
+    /// Data directory (database, admin token, self-signed certificate).
+    #[arg(long, global = true, default_value = "dm-server-data")]
+    data_dir: PathBuf,
+    /// Print compact JSON (default: pretty JSON).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the server.
+    Serve {
+        /// DM endpoint address.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Admin API address.
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        admin_listen: SocketAddr,
+        /// TLS certificate chain (PEM); with --tls-key.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// TLS private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// HTTPS with a generated self-signed certificate for localhost (written to `{data-dir}/cert.pem`).
+        #[arg(long, conflicts_with = "tls_cert")]
+        self_signed: bool,
+        /// Base URL clients reach the server at (for RespURI).
+        #[arg(long)]
+        public_url: Option<String>,
+        /// Register unknown devices with MD5 credentials `dev` / this password (default: reject them).
+        #[arg(long)]
+        auto_register_password: Option<String>,
+        /// Write notification TPDUs to this directory (default: print them).
+        #[arg(long)]
+        spool_dir: Option<PathBuf>,
+        /// POST notifications to this http:// URL.
+        #[arg(long, conflicts_with = "spool_dir")]
+        webhook: Option<String>,
+        /// Largest request body in bytes.
+        #[arg(long, default_value_t = 1024 * 1024)]
+        max_body: usize,
+        /// Most open sessions.
+        #[arg(long, default_value_t = 10_000)]
+        max_sessions: usize,
+        /// Idle session timeout in seconds.
+        #[arg(long, default_value_t = 300)]
+        idle_timeout: u64,
+    },
+    /// Devices.
+    Device {
+        #[command(subcommand)]
+        cmd: DeviceCmd,
+    },
+    /// Operations.
+    Op {
+        #[command(subcommand)]
+        cmd: OpCmd,
+    },
+    /// Send package 0 to a device through the configured sink.
+    Notify {
+        /// Device id.
+        device: String,
+        /// Session id (1..65535).
+        #[arg(long)]
+        session_id: Option<u16>,
+    },
+    /// Sessions.
+    Session {
+        #[command(subcommand)]
+        cmd: SessionCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCmd {
+    /// Add or replace a device with its credentials.
+    Add {
+        /// Device id (`SyncHdr/Source/LocURI`, e.g. `IMEI:490154203237518`).
+        device: String,
+        /// Client auth scheme.
+        #[arg(long, default_value = "md5")]
+        scheme: String,
+        /// Client user name.
+        #[arg(long)]
+        user: String,
+        /// Client password.
+        #[arg(long)]
+        password: String,
+        /// Server identifier (the DMAcc ServerID) for server credentials.
+        #[arg(long)]
+        server_id: Option<String>,
+        /// Server password.
+        #[arg(long, requires = "server_id")]
+        server_password: Option<String>,
+    },
+    /// List devices.
+    List,
+    /// Show one device.
+    Show {
+        /// Device id.
+        device: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum OpCmd {
+    /// Queue a Get.
+    Get {
+        /// Device id.
+        device: String,
+        /// Node URI.
+        uri: String,
+    },
+    /// Queue a Replace of a text value.
+    Replace {
+        /// Device id.
+        device: String,
+        /// Node URI.
+        uri: String,
+        /// Value.
+        data: String,
+    },
+    /// Queue any operation given as admin-API JSON (`{"op":"atomic","ops":[…]}`).
+    Queue {
+        /// Device id.
+        device: String,
+        /// The JSON.
+        #[arg(value_name = "JSON")]
+        spec: String,
+    },
+    /// List a device's operations.
+    List {
+        /// Device id.
+        device: String,
+    },
+    /// Show an operation and its result.
+    Show {
+        /// Operation id.
+        id: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum SessionCmd {
+    /// List sessions.
+    List {
+        /// Only this device's.
+        #[arg(long)]
+        device: Option<String>,
+    },
+    /// Show a session's transcript as XML.
+    Show {
+        /// Session id.
+        id: i64,
+    },
+}
+
+fn scheme(s: &str) -> Result<AuthScheme, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "basic" => Ok(AuthScheme::Basic),
+        "md5" => Ok(AuthScheme::Md5),
+        "hmac" => Ok(AuthScheme::Hmac),
+        _ => Err(format!("unknown auth scheme {s:?} (basic, md5, hmac)")),
+    }
+}
+
+/// Percent-encodes a device id for a path segment.
+fn seg(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+async fn serve(cli: &Cli) -> Result<(), String> {
+    let Cmd::Serve {
+        listen,
+        admin_listen,
+        tls_cert,
+        tls_key,
+        self_signed,
+        public_url,
+        auto_register_password,
+        spool_dir,
+        webhook,
+        max_body,
+        max_sessions,
+        idle_timeout,
+    } = &cli.cmd
+    else {
+        return Err("not serve".into());
+    };
+    std::fs::create_dir_all(&cli.data_dir).map_err(|e| format!("{}: {e}", cli.data_dir.display()))?;
+    let store = Arc::new(SqliteStore::open(&cli.data_dir).map_err(|e| e.to_string())?);
+    let token_file = cli.data_dir.join("admin-token");
+    let token = match &cli.token {
+        Some(t) => t.clone(),
+        None => match std::fs::read_to_string(&token_file) {
+            Ok(t) if !t.trim().is_empty() => t.trim().to_owned(),
+            // A random token is generated by the server and written to the file below.
+            _ => String::new(),
+        },
+    };
+    let tls = match (tls_cert, tls_key, self_signed) {
+        (Some(cert), Some(key), _) => Some(TlsConfig::Files { cert: cert.clone(), key: key.clone() }),
+        (_, _, true) => Some(TlsConfig::SelfSigned { names: vec!["localhost".into(), "127.0.0.1".into()] }),
+        _ => None,
+    };
+    let session = m2msim_dm_server::session::SessionConfig {
+        idle_timeout: std::time::Duration::from_secs(*idle_timeout),
+        ..Default::default()
+    };
+    let config = ServerConfig {
+        listen: *listen,
+        admin_listen: Some(*admin_listen),
+        admin_token: (!token.is_empty()).then_some(token),
+        tls,
+        public_url: public_url.clone(),
+        max_body: *max_body,
+        max_sessions: *max_sessions,
+        session,
+        unknown_devices: match auto_register_password {
+            Some(p) => {
+                UnknownDevices::Register(Credentials::new(AuthScheme::Md5, "dev", p.as_bytes(), Vec::new()))
+            }
+            None => UnknownDevices::Reject,
+        },
+        notify: match (spool_dir, webhook) {
+            (Some(d), _) => NotifySink::Spool(d.clone()),
+            (_, Some(u)) => NotifySink::Webhook(u.clone()),
+            _ => NotifySink::Stdout,
+        },
+        ..ServerConfig::default()
+    };
+    let h = net::spawn(config, store).await.map_err(|e| e.to_string())?;
+    std::fs::write(&token_file, &h.admin_token).map_err(|e| format!("{}: {e}", token_file.display()))?;
+    if let Some(pem) = &h.cert_pem {
+        let p = cli.data_dir.join("cert.pem");
+        std::fs::write(&p, pem).map_err(|e| format!("{}: {e}", p.display()))?;
+        eprintln!("self-signed certificate written to {} (clients must trust it)", p.display());
+    }
+    println!("dm-server listening on {} admin {}", h.url(), h.admin_url().unwrap_or_default());
+    eprintln!("admin token in {}", token_file.display());
+    let _ = tokio::signal::ctrl_c().await;
+    h.shutdown().await;
+    Ok(())
+}
+
+async fn admin(cli: &Cli, method: &str, path: &str, body: Option<serde_json::Value>) -> Result<(), String> {
+    let token = match &cli.token {
+        Some(t) => t.clone(),
+        None => std::fs::read_to_string(cli.data_dir.join("admin-token"))
+            .map(|t| t.trim().to_owned())
+            .map_err(|e| format!("no --token and no {}/admin-token: {e}", cli.data_dir.display()))?,
+    };
+    let url = format!("{}{path}", cli.admin.trim_end_matches('/'));
+    let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    let (status, out) = http::request(method, &url, Some(&token), "application/json", body)
+        .await
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out);
+    let shown = match serde_json::from_slice::<serde_json::Value>(&out) {
+        Ok(v) if cli.json => v.to_string(),
+        Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_else(|_| text.to_string()),
+        Err(_) => text.to_string(),
+    };
+    println!("{shown}");
+    if (200..300).contains(&status) { Ok(()) } else { Err(format!("admin API answered {status}")) }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    use serde_json::json;
+    match &cli.cmd {
+        Cmd::Serve { .. } => serve(&cli).await,
+        Cmd::Device { cmd } => match cmd {
+            DeviceCmd::Add { device, scheme: s, user, password, server_id, server_password } => {
+                let sc = scheme(s)?;
+                let rec = DeviceRecord {
+                    device_id: device.clone(),
+                    client: Credentials::new(sc, user.as_str(), password.as_bytes(), Vec::new()),
+                    server: server_id.as_ref().map(|id| {
+                        Credentials::new(
+                            sc,
+                            id.as_str(),
+                            server_password.as_deref().unwrap_or("").as_bytes(),
+                            Vec::new(),
+                        )
+                    }),
+                };
+                let v = serde_json::to_value(&rec).map_err(|e| e.to_string())?;
+                admin(&cli, "POST", "/devices", Some(v)).await
+            }
+            DeviceCmd::List => admin(&cli, "GET", "/devices", None).await,
+            DeviceCmd::Show { device } => {
+                admin(&cli, "GET", &format!("/devices/{}", seg(device)), None).await
+            }
+        },
+        Cmd::Op { cmd } => match cmd {
+            OpCmd::Get { device, uri } => {
+                let p = format!("/devices/{}/operations", seg(device));
+                admin(&cli, "POST", &p, Some(json!({"op": "get", "uri": uri}))).await
+            }
+            OpCmd::Replace { device, uri, data } => {
+                let p = format!("/devices/{}/operations", seg(device));
+                admin(&cli, "POST", &p, Some(json!({"op": "replace", "uri": uri, "data": data}))).await
+            }
+            OpCmd::Queue { device, spec: j } => {
+                let v: serde_json::Value = serde_json::from_str(j).map_err(|e| format!("JSON: {e}"))?;
+                admin(&cli, "POST", &format!("/devices/{}/operations", seg(device)), Some(v)).await
+            }
+            OpCmd::List { device } => {
+                admin(&cli, "GET", &format!("/devices/{}/operations", seg(device)), None).await
+            }
+            OpCmd::Show { id } => admin(&cli, "GET", &format!("/operations/{id}"), None).await,
+        },
+        Cmd::Notify { device, session_id } => {
+            let p = format!("/devices/{}/notify", seg(device));
+            admin(&cli, "POST", &p, Some(json!({"session_id": session_id}))).await
+        }
+        Cmd::Session { cmd } => match cmd {
+            SessionCmd::List { device } => {
+                let q = device.as_ref().map(|d| format!("?device={}", seg(d))).unwrap_or_default();
+                admin(&cli, "GET", &format!("/sessions{q}"), None).await
+            }
+            SessionCmd::Show { id } => admin(&cli, "GET", &format!("/sessions/{id}/transcript"), None).await,
+        },
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("dm-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dm-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

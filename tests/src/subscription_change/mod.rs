@@ -638,7 +638,7 @@ impl Scenario {
             }
             if let SimEvent::JobFinished { .. } = e {
                 done += 1;
-                if done % step == 0 || done == total {
+                if done.is_multiple_of(step) || done == total {
                     observer(&Event::Progress { done, total });
                 }
             }

@@ -191,6 +191,27 @@ pub struct Registration {
     pub sho_addr: String,
 }
 
+/// DM credentials the bootstrap gives the M2ME in its DPF account: one `AppAuth/<x>` of `./DMAcc/<x>`
+/// (OMA DM 1.2.1 StdObj §7.1.3.1.17–.22).
+///
+/// Decision: the bootstrap carries the credentials themselves (the DRF makes them and shares them with the
+/// DPF), as OMA DM Bootstrap's plain profile does: without them the M2ME could not authenticate to the DPF
+/// in step 11, nor check that the server it talks to is the DPF. The message is integrity-protected by its
+/// K_boot MAC; its confidentiality rests on the connection to the RO (TLS in step 7, m2m.md §3.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootCredential {
+    /// `AAuthLevel`: `CLCRED` (the M2ME to the DPF) or `SRVCRED` (the DPF to the M2ME).
+    pub level: String,
+    /// `AAuthType`: `BASIC`, `DIGEST` or `HMAC`.
+    pub auth_type: String,
+    /// `AAuthName`.
+    pub name: String,
+    /// `AAuthSecret`.
+    pub secret: SecretBytes,
+    /// `AAuthData`: the first nonce (sent as `b64`).
+    pub nonce: Vec<u8>,
+}
+
 /// A bootstrap message with its MAC (step 10).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bootstrap {
@@ -230,9 +251,23 @@ impl Drf {
         acc: &str,
         prov_ctx: &[u8],
     ) -> Option<Bootstrap> {
+        self.bootstrap_with_auth(pcid, av, acc, prov_ctx, &[])
+    }
+
+    /// [`Drf::bootstrap`] with the account's credentials: `AAuthPref` (the first credential's type) and one
+    /// `AppAuth/<n>` per [`BootCredential`], numbered from 1.
+    #[must_use]
+    pub fn bootstrap_with_auth(
+        &self,
+        pcid: &str,
+        av: &AuthenticationVector,
+        acc: &str,
+        prov_ctx: &[u8],
+        auth: &[BootCredential],
+    ) -> Option<Bootstrap> {
         let r = self.registrations.get(pcid)?;
         let acc_root = format!("./DMAcc/{acc}");
-        let leaves: Vec<(String, Option<Data>, &str)> = vec![
+        let mut leaves: Vec<(String, Option<Data>, &str)> = vec![
             (acc_root.clone(), None, "node"),
             (format!("{acc_root}/AppID"), Some("w7".into()), "chr"),
             (format!("{acc_root}/ServerID"), Some(r.dpf_server_id.as_str().into()), "chr"),
@@ -241,11 +276,27 @@ impl Drf {
             (format!("{acc_root}/AppAddr/1"), None, "node"),
             (format!("{acc_root}/AppAddr/1/Addr"), Some(r.dpf_addr.as_str().into()), "chr"),
             (format!("{acc_root}/AppAddr/1/AddrType"), Some("URI".into()), "chr"),
+        ];
+        if let Some(first) = auth.first() {
+            leaves.push((format!("{acc_root}/AAuthPref"), Some(first.auth_type.as_str().into()), "chr"));
+            leaves.push((format!("{acc_root}/AppAuth"), None, "node"));
+        }
+        for (n, c) in auth.iter().enumerate() {
+            let base = format!("{acc_root}/AppAuth/{}", n + 1);
+            leaves.push((base.clone(), None, "node"));
+            leaves.push((format!("{base}/AAuthLevel"), Some(c.level.as_str().into()), "chr"));
+            leaves.push((format!("{base}/AAuthType"), Some(c.auth_type.as_str().into()), "chr"));
+            leaves.push((format!("{base}/AAuthName"), Some(c.name.as_str().into()), "chr"));
+            let secret = String::from_utf8_lossy(c.secret.expose()).into_owned();
+            leaves.push((format!("{base}/AAuthSecret"), Some(Data::Text(secret)), "chr"));
+            leaves.push((format!("{base}/AAuthData"), Some(Data::Bytes(c.nonce.clone())), "b64"));
+        }
+        leaves.extend([
             (path::BOOT_PCID.to_owned(), Some(pcid.into()), "chr"),
             (path::BOOT_DPF_ADDR.to_owned(), Some(r.dpf_addr.as_str().into()), "chr"),
             (path::BOOT_SHO_ADDR.to_owned(), Some(r.sho_addr.as_str().into()), "chr"),
             (path::BOOT_MCIM_PROV_CTX.to_owned(), Some(Data::from(hex::encode(prov_ctx))), "chr"),
-        ];
+        ]);
         let mut commands = Vec::new();
         for (i, (uri, data, fmt)) in leaves.into_iter().enumerate() {
             let mut item = Item::default().with_target(uri);
@@ -389,6 +440,8 @@ pub struct Sho {
     auc: Auc,
     /// Final statuses received from the DPF: MCIMID → result.
     pub statuses: BTreeMap<String, ResultCode>,
+    /// The HPLMN / equivalent HPLMN list put in every MCIM it issues (plaintext item `8A`), if any.
+    pub plmn_list: Option<Vec<PlmnId>>,
 }
 
 /// An MCIM the SHO generated: its identity and the protected package.
@@ -412,6 +465,7 @@ impl Sho {
             next_msin: first_msin,
             auc: Auc { subs: BTreeMap::new() },
             statuses: BTreeMap::new(),
+            plmn_list: None,
         }
     }
 
@@ -444,7 +498,8 @@ impl Sho {
             opc: SecretBytes::new(random16(rng)),
         };
         let ef_imsi = EfImsi::from_digits(&imsi_digits).map_err(|_| ProtectError::InvalidPfc)?;
-        let plain = McimPlaintext::milenage(ef_imsi, cred.k.clone(), cred.opc.clone());
+        let mut plain = McimPlaintext::milenage(ef_imsi, cred.k.clone(), cred.opc.clone());
+        plain.plmn_list.clone_from(&self.plmn_list);
         let id = EfIccid::from_digits(&mcim_id).map_err(|_| ProtectError::InvalidPfc)?;
         let package = prot::protect(&plain, pfc, id, self.plmn, self.signer.as_ref(), rng)?;
         self.auc.add(&cred);

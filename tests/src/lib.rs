@@ -6,6 +6,10 @@
 //!   holds an indexed list of K/OTA-key pairs and moves to the next one). Its parties (M2M operator, MNOs
 //!   with OTA servers and subscriber databases, the UICC manufacturer's escrow, the fleet of devices with
 //!   simulated UICCs behind an SMS path) and the files they exchange ([`subscription_change::files`]).
+//! - [`mcim`]: S3-090905, initial provisioning of an MCIM to an M2ME with a TRE (Alternative 1a): the
+//!   21 steps over the OMA DM client and server engines (the DPF's DM session with the M2ME, the bootstrap
+//!   from the DRF, the TRE's install and Generic Alerts), ending with AKA on the SHO's network.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod mcim;
 pub mod subscription_change;

@@ -1,0 +1,919 @@
+//! S3-090905 end to end: initial provisioning of an MCIM to an M2ME with a TRE (TR 33.812 §5.1.3.7.3,
+//! Alternative 1a), the 21 steps of the contribution in order, each reported as it happens.
+//!
+//! The parties: the M2ME (a [`DmClient`] whose tree holds `./DevInfo`, `./DMAcc` and `./M2MSIMMobj` with
+//! the simulated TRE's plugin, `m2msim_dm_client::tre`), and the roles of `m2msim_m2m`: CCIF, ICF, VNO,
+//! DRF, DPF (here the DM server: [`ServerSession`](m2msim_dm_server::session::ServerSession)s fed by the
+//! staged job store [`dm::DpfJobs`]), SHO and PVA. The DM leg is a real OMA DM 1.2 session (XML or WBXML)
+//! carried by a [`dm::DmLink`]; the radio and core-network legs (attach, AKA, the RO's internal messages,
+//! the SHO–PVA and SHO–DPF interfaces) are direct calls, as the contribution does not specify them.
+//!
+//! 1–6. The M2ME attaches to a VNO with its PCID (from the CCIF at manufacture); the VNO gets an AV from the
+//!    ICF, runs AKA with the TRE (RES = XRES), and grants provisional connectivity that reaches only the RO.
+//! 7–11. The M2ME connects to the DRF; the ICF passes the PCID and IP address to the DRF, which finds the
+//!    DPF and the SHO and sends the bootstrap: an OMA DM plain-profile message of Adds on `./DMAcc/DPF`
+//!    (address, and the credentials both ways, see [`m2msim_m2m::BootCredential`]) and
+//!    `./M2MSIMMobj/Boot/*` (PCID, DPF and SHO addresses, the MCIM provisioning context with the SHO's
+//!    signature key), MAC'd under K_boot from the PCID's AKA run. The TRE checks the MAC, the M2ME applies
+//!    it ([`bootstrap::apply`]) and can now open a management session with the DPF.
+//! 12. The DRF registers the M2ME with the SHO (PCID, TREID, DPF).
+//! 13. The SHO retrieves the PfC and a fresh validation report from the M2ME through the DPF (DM session 1:
+//!    Replace `TRE/ValidationNonce`, Get `TRE/PfC`, Get `TRE/ValidationData`), and sends them with the M2ME's
+//!    identity to the PVA. 14–15. The PVA checks the report (attestation signature, PfCRef, nonce,
+//!    measurements against its reference values) and answers.
+//! 16–17. The SHO generates the MCIM, encrypts it to the PfC (ECIES P-256 / HKDF-SHA256 / AES-128-GCM,
+//!    signed), builds the M2MSIMMobj object and hands it to the DPF.
+//! 18–20. The DPF downloads it (DM session 2, client-initiated: a PCID device has no MSISDN for a package 0):
+//!    Add `MCIMs/<x>` and its `Data` (as a large object in chunks when it exceeds the client's MaxMsgSize),
+//!    then Exec `Install`, then Exec `Activate`, each released when the previous one succeeded. The TRE
+//!    answers each Exec 202, decrypts with its platform key and installs, and reports each result by a
+//!    Generic Alert 1226 carrying the Exec's Correlator.
+//! 21. The DPF reports the final status to the SHO. Proof: the M2ME attaches to the SHO's network with the
+//!    installed MCIM (AKA against the SHO's authentication vector: RES = XRES).
+//!
+//! [`Fault`]s inject what a user would want to see fail; the [`Summary`] reports the outcome and its cause.
+
+pub mod bootstrap;
+pub mod dm;
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+
+use m2msim_codec::dm::ddf::Format;
+use m2msim_codec::mo::m2msimmobj::{self as mobj, McimLeaf, McimPaths, Operation, ResultCode, State, path};
+use m2msim_codec::mo::mcim::SecretBytes;
+use m2msim_codec::mo::prov_ctx::McimProvCtx;
+use m2msim_codec::mo::validation::{ValidationData, ValidationMode};
+use m2msim_codec::reader::{Decode, Encode};
+use m2msim_codec::sim::PlmnId;
+use m2msim_codec::syncml::tree::Profile;
+use m2msim_codec::syncml::{Command, Data, SyncMl, Wire};
+use m2msim_codec::xml::Mode;
+use m2msim_dm_client::mo::devinfo::DevInfo;
+use m2msim_dm_client::mo::dmacc::{self, Layout};
+use m2msim_dm_client::session::{self as client, ClientConfig, DmClient, Outcome as ClientOutcome};
+use m2msim_dm_client::tre::{AkaResponse, Tre, TreConfig};
+use m2msim_dm_client::tree::{DmTime, DmTree};
+use m2msim_dm_server::directory::{AuthScheme, Credentials, DeviceRecord, InMemoryDirectory};
+use m2msim_dm_server::operation::{OpId, cmd};
+use m2msim_dm_server::session::SessionConfig;
+use m2msim_m2m::{BootCredential, Ccif, Dpf, Drf, Icf, Pva, Registration, Sho, Verdict, Vno};
+use m2msim_scp80::mcim::p256::ecdsa::{SigningKey, VerifyingKey};
+use m2msim_scp80::mcim::p256::{PublicKey, SecretKey};
+use m2msim_scp80::mcim::{pfc_der, pfc_public_key, pfc_ref};
+use rand_core::{TryCryptoRng, TryRng};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use self::dm::{Delivery, Direction, DmLink, DpfJobs, InProcessDpf, Planned, SessionRun};
+
+/// The M2ME's device identifier (`./DevInfo/DevId`, the DPF's device record).
+pub const DEV_ID: &str = "IMEI:356938035643809";
+/// The TRE identity.
+pub const TRE_ID: &str = "TRE-356938035643809";
+/// The DPF's Server Identifier (the DMAcc's ServerID and the ACLs' principal).
+pub const DPF_SERVER_ID: &str = "dpf.ro.example";
+/// The DPF's address.
+pub const DPF_ADDR: &str = "https://dpf.ro.example/dm";
+/// The DRF's host (reachable under provisional connectivity).
+pub const DRF_HOST: &str = "drf.ro.example";
+/// The DM account the bootstrap creates.
+pub const ACCOUNT: &str = "DPF";
+/// The MCIM node name the DPF uses (`./M2MSIMMobj/MCIMs/<x>`).
+pub const MCIM_NODE: &str = "mcim1";
+
+/// What to break (the negative scenarios).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// The M2ME's OS image differs from the PVA's reference: the PVA refuses, no MCIM is released.
+    TamperedMeasurement,
+    /// The SHO encrypts the MCIM to another TRE's PfC: Install reports Result 403.
+    ForeignPfc,
+    /// A byte of the package's ciphertext is flipped between the SHO and the DPF: Result 402 (or 404).
+    FlippedCiphertext,
+    /// The DPF sends Exec Activate before Install: Result 409, no state change.
+    ExecWrongState,
+    /// The connection breaks after the Add's status and before the Exec reaches the M2ME: the DPF resumes
+    /// in the M2ME's next session.
+    BreakAfterAdd,
+}
+
+/// How to run the scenario.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Run the DM leg in WBXML (else XML).
+    pub wbxml: bool,
+    /// Report every DM message in full ([`Event::Trace`]).
+    pub trace: bool,
+    /// The seed of every key, RAND and nonce.
+    pub seed: u64,
+    /// What to break, if anything.
+    pub fault: Option<Fault>,
+    /// PLMN-list entries the SHO puts in the MCIM (3 bytes each): a long list makes the package a large
+    /// object.
+    pub plmn_list: usize,
+    /// The client's MaxMsgSize.
+    pub max_msg_size: u64,
+}
+
+impl Default for Options {
+    /// XML, no trace, seed 1, no fault, 4 PLMNs, 16 KiB messages.
+    fn default() -> Self {
+        Self { wbxml: false, trace: false, seed: 1, fault: None, plmn_list: 4, max_msg_size: 16 * 1024 }
+    }
+}
+
+impl Options {
+    /// The default with a fault.
+    #[must_use]
+    pub fn with_fault(fault: Fault) -> Self {
+        Self { fault: Some(fault), ..Self::default() }
+    }
+
+    /// A package far larger than the client's messages: 2000 PLMNs (6 kB) and MaxMsgSize 2 KiB.
+    #[must_use]
+    pub fn large_object() -> Self {
+        Self { plmn_list: 2000, max_msg_size: 2048, ..Self::default() }
+    }
+}
+
+/// What the scenario reports as it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A numbered step of S3-090905.
+    Step {
+        /// The step number in the contribution (1–21).
+        number: u8,
+        /// Who acts.
+        actors: String,
+        /// What happens and what crossed between the parties.
+        text: String,
+    },
+    /// A detail line of the current step (a DM message in one line, a value).
+    Detail(String),
+    /// A trace line (with [`Options::trace`]): a message in full.
+    Trace(String),
+    /// The proof at the end: the M2ME's attach to the SHO's network with the MCIM.
+    Proof(String),
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// `xml` or `wbxml`.
+    pub encoding: String,
+    /// What carried the DM leg.
+    pub transport: String,
+    /// The fault injected.
+    pub fault: Option<Fault>,
+    /// The step numbers reported, in order.
+    pub steps: Vec<u8>,
+    /// The PVA's verdict (`valid`, `compromised: os`, …).
+    pub verdict: Option<String>,
+    /// The MCIM the SHO issued: MCIMID and IMSI.
+    pub mcim_id: Option<String>,
+    /// Its IMSI.
+    pub imsi: Option<String>,
+    /// The protected package's size in bytes.
+    pub package_bytes: usize,
+    /// The Result codes the M2ME reported by Generic Alert, per operation (`install`, `activate`).
+    pub results: BTreeMap<String, u16>,
+    /// The final status the SHO received (step 21).
+    pub sho_status: Option<u16>,
+    /// The MCIM's State in the TRE at the end.
+    pub state: Option<u16>,
+    /// The proof: the M2ME authenticated to the SHO's network with the MCIM (RES = XRES).
+    pub attached: bool,
+    /// DM sessions run.
+    pub dm_sessions: usize,
+    /// DM messages sent by the client.
+    pub dm_messages: u32,
+    /// Large objects the client received in chunks (target, size).
+    pub large_objects: Vec<(String, u64)>,
+    /// A session broke and the DPF resumed its plan in the next one.
+    pub resumed: bool,
+    /// Why the MCIM was not provisioned (`step 15: PVA refused …`); empty on success.
+    pub failures: Vec<String>,
+}
+
+impl Summary {
+    /// True when the MCIM is active and the M2ME attached with it.
+    #[must_use]
+    pub fn provisioned(&self) -> bool {
+        self.attached && self.failures.is_empty()
+    }
+}
+
+/// Errors that stop a run (a broken set-up, not a provisioning failure).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScenarioError {
+    /// Building the M2ME or the roles failed.
+    #[error("set-up: {0}")]
+    Setup(&'static str),
+    /// The DM client engine was misused.
+    #[error("DM client: {0}")]
+    Client(#[from] client::SessionError),
+}
+
+/// A deterministic random source: SHA-256 in counter mode over the seed (test and demo use only).
+#[derive(Debug, Clone)]
+pub struct SeededRng {
+    seed: u64,
+    counter: u64,
+    buf: Vec<u8>,
+}
+
+impl SeededRng {
+    /// A source for `seed`.
+    #[must_use]
+    pub const fn new(seed: u64) -> Self {
+        Self { seed, counter: 0, buf: Vec::new() }
+    }
+
+    fn fill(&mut self, out: &mut [u8]) {
+        for b in out {
+            if self.buf.is_empty() {
+                self.counter += 1;
+                let mut h = Sha256::new();
+                h.update(self.seed.to_be_bytes());
+                h.update(self.counter.to_be_bytes());
+                self.buf = h.finalize().to_vec();
+            }
+            *b = self.buf.pop().unwrap_or(0);
+        }
+    }
+}
+
+impl TryRng for SeededRng {
+    type Error = Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        let mut b = [0u8; 4];
+        self.fill(&mut b);
+        Ok(u32::from_be_bytes(b))
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        let mut b = [0u8; 8];
+        self.fill(&mut b);
+        Ok(u64::from_be_bytes(b))
+    }
+    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), Infallible> {
+        self.fill(d);
+        Ok(())
+    }
+}
+
+impl TryCryptoRng for SeededRng {}
+
+fn derive(seed: u64, label: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(seed.to_be_bytes());
+    h.update(label.as_bytes());
+    h.finalize().into()
+}
+
+fn digest(s: &str) -> [u8; 32] {
+    Sha256::digest(s.as_bytes()).into()
+}
+
+fn plmn(mcc: &str, mnc: &str) -> Result<PlmnId, ScenarioError> {
+    PlmnId::new(mcc, mnc).map_err(|_| ScenarioError::Setup("PLMN digits"))
+}
+
+fn secret_key(seed: u64, label: &str) -> Result<SecretKey, ScenarioError> {
+    SecretKey::from_slice(&derive(seed, label)).map_err(|_| ScenarioError::Setup("a P-256 scalar"))
+}
+
+fn signing_key(seed: u64, label: &str) -> Result<SigningKey, ScenarioError> {
+    SigningKey::from_slice(&derive(seed, label)).map_err(|_| ScenarioError::Setup("a P-256 scalar"))
+}
+
+/// The SPKI DER of an ECDSA key (the provisioning context's SHO key).
+fn spki(key: &VerifyingKey) -> Vec<u8> {
+    pfc_der(&PublicKey::from(key))
+}
+
+/// The scenario (see the module docs).
+pub struct Scenario {
+    opts: Options,
+    observer: Box<dyn FnMut(&Event)>,
+    summary: Summary,
+    link: Option<Box<dyn DmLink>>,
+}
+
+impl std::fmt::Debug for Scenario {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scenario").field("opts", &self.opts).finish_non_exhaustive()
+    }
+}
+
+/// The measured components of the M2ME (name, what is measured).
+const COMPONENTS: [(&str, &str); 3] =
+    [("boot", "bootloader 2.1"), ("os", "m2m-os 4.7"), ("mcim-app", "mcim application 1.0")];
+
+impl Scenario {
+    /// A scenario with `observer` receiving its events; the DM leg runs in-process.
+    #[must_use]
+    pub fn new(opts: Options, observer: impl FnMut(&Event) + 'static) -> Self {
+        Self { opts, observer: Box::new(observer), summary: Summary::default(), link: None }
+    }
+
+    fn step(&mut self, number: u8, actors: &str, text: impl Into<String>) {
+        self.summary.steps.push(number);
+        (self.observer)(&Event::Step { number, actors: actors.into(), text: text.into() });
+    }
+
+    fn detail(&mut self, text: impl Into<String>) {
+        (self.observer)(&Event::Detail(text.into()));
+    }
+
+    fn trace(&mut self, lines: impl IntoIterator<Item = String>) {
+        if self.opts.trace {
+            for l in lines {
+                (self.observer)(&Event::Trace(l));
+            }
+        }
+    }
+
+    fn fail(&mut self, cause: impl Into<String>) {
+        self.summary.failures.push(cause.into());
+    }
+
+    /// Runs the 21 steps and returns the summary.
+    ///
+    /// # Errors
+    /// [`ScenarioError`] when the set-up fails (not when provisioning fails: that is in the summary).
+    #[allow(clippy::too_many_lines)] // the 21 steps read best in one place
+    pub fn run(&mut self) -> Result<Summary, ScenarioError> {
+        let seed = self.opts.seed;
+        let fault = self.opts.fault;
+        self.summary = Summary {
+            encoding: if self.opts.wbxml { "wbxml" } else { "xml" }.into(),
+            fault,
+            ..Summary::default()
+        };
+        let rng = &mut SeededRng::new(seed);
+        let now = &mut DmTime(1_700_000_000);
+
+        // --- manufacture: TRE, PCID (CCIF → ICF), attestation key and references (PVA) ----------------
+        let reference: Vec<(String, [u8; 32])> =
+            COMPONENTS.iter().map(|(n, img)| ((*n).to_owned(), digest(img))).collect();
+        let mut measured = reference.clone();
+        if fault == Some(Fault::TamperedMeasurement) {
+            measured[1].1 = digest("m2m-os 4.7 with a patched network stack");
+        }
+        let tre = Tre::new(
+            TreConfig {
+                tre_id: TRE_ID.into(),
+                mode: ValidationMode::Remote,
+                measurements: measured,
+                reference: reference.clone(),
+                require_signature: true,
+            },
+            secret_key(seed, "tre-pfc")?,
+            signing_key(seed, "tre-attestation")?,
+        );
+        let ro_plmn = plmn("001", "01")?;
+        let mut ccif = Ccif::new(ro_plmn, 1);
+        let pcid = ccif.issue(rng);
+        tre.set_provisional(&pcid.imsi, &pcid.k, &pcid.opc);
+        let mut icf = Icf::new();
+        if !icf.register(&pcid) {
+            return Err(ScenarioError::Setup("PCID credential"));
+        }
+        let mut pva = Pva::default();
+        pva.register_tre(TRE_ID, tre.attestation_key());
+        for (c, d) in &reference {
+            pva.set_reference(c, *d);
+        }
+        let mut tree = DmTree::default();
+        let info = DevInfo {
+            dev_id: DEV_ID.into(),
+            man: "m2msim".into(),
+            model: "M2ME-TRE".into(),
+            dm_v: "1.2".into(),
+            lang: "en-US".into(),
+        };
+        info.install(&mut tree, *now).map_err(|_| ScenarioError::Setup("DevInfo"))?;
+        dmacc::install(&mut tree, Layout::Dm12, *now).map_err(|_| ScenarioError::Setup("DMAcc"))?;
+        tre.install(&mut tree, *now).map_err(|_| ScenarioError::Setup("M2MSIMMobj"))?;
+        let wire = if self.opts.wbxml { Wire::wbxml(Profile::rtk()) } else { ClientConfig::default().wire };
+        let config = ClientConfig { wire, max_msg_size: self.opts.max_msg_size, ..ClientConfig::default() };
+        let mut m2me = DmClient::new(tree, config, client::SeededNonces::new(seed));
+        let mut sho = Sho::new(plmn("001", "02")?, 100, Some(signing_key(seed, "sho-signature")?));
+        if self.opts.plmn_list > 0 {
+            let list = (0..self.opts.plmn_list)
+                .map(|i| plmn(&format!("{:03}", 200 + i % 700), &format!("{:02}", i / 700 + 1)))
+                .collect::<Result<Vec<_>, _>>()?;
+            sho.plmn_list = Some(list);
+        }
+
+        // --- 1–6: initial attach with the PCID ------------------------------------------------------
+        self.step(
+            1,
+            "M2ME -> VNO",
+            format!("attach with PCID {} (IMSI format; MCC/MNC {ro_plmn} route to the RO)", pcid.imsi),
+        );
+        self.step(
+            2,
+            "VNO -> ICF",
+            format!("PCID {}: authentication vectors requested from the RO", pcid.imsi),
+        );
+        let Some(av) = icf.av(&pcid.imsi, rng) else {
+            self.fail("step 3: the ICF does not know the PCID");
+            return Ok(self.finish());
+        };
+        self.step(
+            3,
+            "ICF",
+            "finds the PCID's temporary-access credential (issued by the CCIF) and makes an AV (Milenage)",
+        );
+        self.step(
+            4,
+            "ICF -> VNO",
+            format!("AV: RAND {} AUTN {}", hex::encode(av.rand), hex::encode(av.autn)),
+        );
+        let res = match tre.authenticate(&av.rand, &av.autn) {
+            AkaResponse::Res { res, .. } => res,
+            other => {
+                self.step(5, "VNO <-> M2ME", format!("AKA fails: {other:?}"));
+                self.fail("step 5: AKA with the PCID failed");
+                return Ok(self.finish());
+            }
+        };
+        self.step(5, "VNO <-> M2ME", format!("AKA: RAND/AUTN to the TRE, RES {} = XRES", hex::encode(res)));
+        let vno = Vno { ro_destinations: vec![DRF_HOST.into(), DPF_SERVER_ID.into()] };
+        let Some(policy) = vno.authenticate(&pcid.imsi, &av, &res) else {
+            self.fail("step 5: RES differs from XRES");
+            return Ok(self.finish());
+        };
+        let ip = "10.45.0.17";
+        self.step(
+            6,
+            "VNO -> M2ME",
+            format!("provisional IP connectivity: address {ip}, reaches only {}", policy.allowed.join(", ")),
+        );
+
+        // --- 7–12: discovery and registration ---------------------------------------------------------
+        if !policy.allows(DRF_HOST) || policy.allows("www.example.com") {
+            self.fail("step 7: the provisional connectivity policy is wrong");
+            return Ok(self.finish());
+        }
+        self.step(7, "M2ME -> RO (DRF)", format!("connects to {DRF_HOST} over the provisional connection"));
+        self.step(8, "ICF -> DRF", format!("bootstrap request: PCID {}, IP address {ip}", pcid.imsi));
+        let mut drf = Drf::default();
+        drf.register(
+            &pcid.imsi,
+            Registration {
+                dpf_addr: DPF_ADDR.into(),
+                dpf_server_id: DPF_SERVER_ID.into(),
+                sho: sho.plmn,
+                sho_addr: sho.plmn.to_string(),
+            },
+        );
+        let mut secret = |label: &str| {
+            let mut b = [0u8; 12];
+            rng.fill(&mut b);
+            format!("{label}-{}", hex::encode(b))
+        };
+        let (client_pw, server_pw) = (secret("m2me"), secret("dpf"));
+        let (client_nonce, server_nonce) =
+            (derive(seed, "clnonce")[..8].to_vec(), derive(seed, "srvnonce")[..8].to_vec());
+        let creds = [
+            BootCredential {
+                level: "CLCRED".into(),
+                auth_type: "DIGEST".into(),
+                name: pcid.imsi.clone(),
+                secret: SecretBytes::new(client_pw.as_bytes().to_vec()),
+                nonce: client_nonce.clone(),
+            },
+            BootCredential {
+                level: "SRVCRED".into(),
+                auth_type: "DIGEST".into(),
+                name: DPF_SERVER_ID.into(),
+                secret: SecretBytes::new(server_pw.as_bytes().to_vec()),
+                nonce: server_nonce.clone(),
+            },
+        ];
+        let sho_key = sho.verifying_key().ok_or(ScenarioError::Setup("SHO key"))?;
+        let mut ctx = McimProvCtx::new(sho.plmn);
+        ctx.sho_key = Some(spki(&sho_key));
+        ctx.transaction_id = Some(derive(seed, "transaction")[..8].to_vec());
+        let Some(registration) = drf.lookup(&pcid.imsi).cloned() else {
+            self.fail("step 9: the DRF has no registration for the PCID");
+            return Ok(self.finish());
+        };
+        let Some(boot) = drf.bootstrap_with_auth(&pcid.imsi, &av, ACCOUNT, &ctx.encode(), &creds) else {
+            self.fail("step 9: the DRF could not build the bootstrap");
+            return Ok(self.finish());
+        };
+        // The DRF shares the account's credentials with the DPF (its device directory).
+        let directory = InMemoryDirectory::new();
+        directory.insert(DeviceRecord {
+            device_id: DEV_ID.into(),
+            client: Credentials::new(AuthScheme::Md5, pcid.imsi.clone(), client_pw.clone(), client_nonce),
+            server: Some(Credentials::new(AuthScheme::Md5, DPF_SERVER_ID, server_pw.clone(), server_nonce)),
+        });
+        self.step(
+            9,
+            "DRF",
+            format!(
+                "PCID {} -> DPF {} ({}), SHO {}; builds the bootstrap (DMAcc with DIGEST credentials both ways, Boot nodes, MCIM provisioning context)",
+                pcid.imsi, registration.dpf_server_id, registration.dpf_addr, registration.sho_addr
+            ),
+        );
+        let adds =
+            SyncMl::decode(&boot.message, Mode::Strict).map(|d| d.message.body.commands.len()).unwrap_or(0);
+        self.step(
+            10,
+            "DRF -> M2ME",
+            format!(
+                "bootstrap: OMA DM plain profile, {adds} Add commands, {} B; MAC HMAC-SHA256 under K_boot (RAND {}) = {}",
+                boot.message.len(),
+                hex::encode(boot.rand),
+                hex::encode(&boot.mac[..8])
+            ),
+        );
+        self.trace(String::from_utf8_lossy(&boot.message).lines().map(str::to_owned).collect::<Vec<_>>());
+        if !tre.verify_bootstrap(&boot.rand, &boot.message, &boot.mac) {
+            self.fail("step 11: the bootstrap MAC does not verify");
+            return Ok(self.finish());
+        }
+        let applied = match bootstrap::apply(m2me.tree_mut(), &boot.message, *now) {
+            Ok(a) => a,
+            Err(e) => {
+                self.fail(format!("step 11: bootstrap refused: {e}"));
+                return Ok(self.finish());
+            }
+        };
+        let ctx_ok = m2me
+            .tree()
+            .text(path::BOOT_MCIM_PROV_CTX)
+            .and_then(|h| hex::decode(h).ok())
+            .and_then(|b| McimProvCtx::decode_exact(&b).ok())
+            .and_then(|c| c.sho_key)
+            .and_then(|k| pfc_public_key(&k))
+            .map(VerifyingKey::from);
+        tre.set_sho_key(ctx_ok);
+        if tre.grant_server(m2me.tree_mut(), DPF_SERVER_ID, *now).is_err() {
+            return Err(ScenarioError::Setup("M2MSIMMobj ACLs"));
+        }
+        self.step(
+            11,
+            "M2ME",
+            format!(
+                "the TRE verifies the MAC (K_boot from the PCID's AKA); {} nodes applied: account ./DMAcc/{ACCOUNT} for {} and ./M2MSIMMobj/Boot/*; SHO signature key from MCIMProvCtx; ./M2MSIMMobj opened to the DPF",
+                applied.nodes.len(),
+                applied.accounts.first().map_or("?", |a| a.server_id.as_str())
+            ),
+        );
+        self.step(
+            12,
+            "DRF -> SHO",
+            format!("registers the M2ME: PCID {}, TREID {TRE_ID}, DPF {DPF_SERVER_ID}", pcid.imsi),
+        );
+
+        // --- 13–15: validation ----------------------------------------------------------------------
+        let jobs = DpfJobs::new(DEV_ID);
+        let session_config = SessionConfig::default();
+        let mut link: Box<dyn DmLink> = match self.link.take() {
+            Some(l) => l,
+            None => Box::new(InProcessDpf::new(directory, jobs.clone(), session_config, seed)),
+        };
+        self.summary.transport = link.name();
+        let nonce = derive(seed, "validation-nonce")[..16].to_vec();
+        let before = jobs.released().len();
+        jobs.plan(vec![vec![
+            Planned {
+                label: "Replace ValidationNonce".into(),
+                command: cmd::replace(path::VALIDATION_NONCE, Format::Bin, nonce.clone()),
+            },
+            Planned { label: "Get PfC".into(), command: cmd::get(path::PFC) },
+            Planned { label: "Get ValidationData".into(), command: cmd::get(path::VALIDATION_DATA) },
+        ]]);
+        let ids: Vec<OpId> = jobs.released()[before..].iter().map(|(id, _)| *id).collect();
+        self.step(
+            13,
+            "SHO -> PVA (via DPF <-> M2ME)",
+            format!("the SHO retrieves the PfC and a validation report for a fresh nonce through the DPF (DM session 1, client-initiated after the bootstrap), then sends them with the M2ME's identity ({TRE_ID}) to the PVA"),
+        );
+        let run = self.session(&mut m2me, link.as_mut(), now, false)?;
+        if run.outcome != ClientOutcome::Completed {
+            self.fail(format!("step 13: DM session failed: {:?}", run.outcome));
+            return Ok(self.finish());
+        }
+        let result_of = |id: Option<&OpId>| {
+            jobs.outcome(*id?)?.results.first()?.data.as_ref()?.as_bytes().map(<[u8]>::to_vec)
+        };
+        let (Some(pfc), Some(report)) = (result_of(ids.get(1)), result_of(ids.get(2))) else {
+            self.fail("step 13: the M2ME did not return its PfC and validation data");
+            return Ok(self.finish());
+        };
+        let Ok(report) = ValidationData::decode_exact(&report) else {
+            self.fail("step 13: the validation data does not decode");
+            return Ok(self.finish());
+        };
+        self.detail(format!(
+            "PfC: {} B SubjectPublicKeyInfo, PfCRef {}",
+            pfc.len(),
+            hex::encode(&pfc_ref(&pfc)[..8])
+        ));
+        self.detail(format!(
+            "validation report: {:?} mode, {} measurements, nonce {}, signed by the TRE's attestation key",
+            report.mode,
+            report.measurements.as_ref().map_or(0, Vec::len),
+            hex::encode(&report.nonce)
+        ));
+        let verdict = pva.validate(&report, &pfc, &nonce);
+        self.step(14, "PVA", "checks the attestation signature (key registered at manufacture), PfCRef, nonce, and each measurement against its reference value");
+        let verdict_text = match &verdict {
+            Verdict::Valid => "valid".to_owned(),
+            Verdict::BadSignature => "bad signature".to_owned(),
+            Verdict::NotFresh => "not fresh".to_owned(),
+            Verdict::Compromised(c) => format!("compromised: {}", c.join(", ")),
+        };
+        self.summary.verdict = Some(verdict_text.clone());
+        self.step(15, "PVA -> SHO", format!("validation result: {verdict_text}"));
+
+        // --- 16–17: the SHO builds the object -------------------------------------------------------
+        let target_pfc = if fault == Some(Fault::ForeignPfc) {
+            pfc_der(&secret_key(seed, "another-tre-pfc")?.public_key())
+        } else {
+            pfc.clone()
+        };
+        let issued = match sho.issue(&verdict, &target_pfc, rng) {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                self.step(16, "SHO", format!("releases no MCIM: the PVA found the M2ME {verdict_text}"));
+                self.fail(format!("step 15: PVA refused the M2ME ({verdict_text}); no MCIM released"));
+                return Ok(self.finish());
+            }
+            Err(e) => {
+                self.fail(format!("step 16: the SHO could not protect the MCIM: {e}"));
+                return Ok(self.finish());
+            }
+        };
+        let mut package = Sho::package_bytes(&issued);
+        self.summary.mcim_id = Some(issued.mcim_id.clone());
+        self.summary.imsi = Some(issued.imsi.clone());
+        self.summary.package_bytes = package.len();
+        self.step(
+            16,
+            "SHO",
+            format!(
+                "generates MCIM {} (IMSI {}, K, OPc, {} PLMNs), encrypts it to PfCRef {} (ECIES P-256, HKDF-SHA256, AES-128-GCM), signs it: package {} B; builds ./M2MSIMMobj/MCIMs/{MCIM_NODE}",
+                issued.mcim_id,
+                issued.imsi,
+                self.opts.plmn_list,
+                hex::encode(&issued.package.pfc_ref[..8]),
+                package.len()
+            ),
+        );
+        self.trace(package.chunks(48).map(hex::encode).collect::<Vec<_>>());
+        if fault == Some(Fault::FlippedCiphertext) {
+            let mut p = issued.package.clone();
+            let at = p.ciphertext.len() / 2;
+            if let Some(b) = p.ciphertext.get_mut(at) {
+                *b ^= 0x01;
+            }
+            package = p.encode();
+            self.detail(format!("fault: byte {at} of the ciphertext (87) flipped on the way to the DPF"));
+        }
+        self.step(
+            17,
+            "SHO -> DPF",
+            format!(
+                "the M2MSIMMobj object for {DEV_ID} ({} B package) and the authorisation to provision it",
+                package.len()
+            ),
+        );
+
+        // --- 18–20: download, install, report ------------------------------------------------------
+        let paths = McimPaths::new(MCIM_NODE);
+        let exec = |op: Operation| Planned {
+            label: format!("Exec {}", op.node_name()),
+            command: cmd::exec(
+                &paths.operation(op),
+                None,
+                Some(&format!("{MCIM_NODE}-{}", op.node_name().to_lowercase())),
+            ),
+        };
+        let add = vec![
+            Planned { label: "Add MCIM node".into(), command: cmd::add_interior(paths.node()) },
+            Planned {
+                label: "Add Data".into(),
+                command: cmd::add_typed(
+                    &paths.leaf(McimLeaf::Data),
+                    Format::Bin,
+                    mobj::MCIM_MIME_TYPE,
+                    package.clone(),
+                ),
+            },
+        ];
+        let stages = if fault == Some(Fault::ExecWrongState) {
+            vec![add, vec![exec(Operation::Activate)], vec![exec(Operation::Install)]]
+        } else {
+            vec![add, vec![exec(Operation::Install)], vec![exec(Operation::Activate)]]
+        };
+        let first_new = jobs.released().len();
+        jobs.plan(stages);
+        self.step(
+            18,
+            "DPF -> M2ME",
+            format!(
+                "downloads the MCIM object (DM session 2): Add {}, Add {} (Format bin, Type {}), then Exec Install and Exec Activate, each once the previous one succeeded",
+                paths.node(),
+                paths.leaf(McimLeaf::Data),
+                mobj::MCIM_MIME_TYPE
+            ),
+        );
+        let mut sessions = 0;
+        loop {
+            sessions += 1;
+            let lose = fault == Some(Fault::BreakAfterAdd) && sessions == 1;
+            let run = self.session(&mut m2me, link.as_mut(), now, lose)?;
+            self.summary.large_objects.extend(run.large_objects.iter().cloned());
+            if jobs.finished() || jobs.halted().is_some() {
+                break;
+            }
+            if sessions >= 3 {
+                self.fail("step 18: the DPF's plan did not complete in 3 sessions");
+                break;
+            }
+            self.detail(format!("session ended ({:?}) with the DPF's plan unfinished: the M2ME connects again and the DPF resumes", run.outcome));
+            self.summary.resumed = true;
+        }
+        // What the DPF learned from the Generic Alerts.
+        let mut dpf = Dpf::default();
+        for (id, _) in jobs.released().iter().skip(first_new) {
+            let Some(o) = jobs.outcome(*id) else { continue };
+            let Some(a) = o.alert.as_ref() else { continue };
+            for item in &a.items {
+                let ty = item.meta.as_ref().and_then(|m| m.type_.as_deref()).unwrap_or_default();
+                let data = item.data.as_ref().and_then(Data::as_bytes).unwrap_or_default();
+                if let Some((op, r)) = dpf.alert(MCIM_NODE, ty, data) {
+                    self.summary.results.insert(op.node_name().to_lowercase(), r.code());
+                }
+            }
+        }
+        if let Some((label, why)) = jobs.halted() {
+            self.fail(format!("step 19/20: {label} -> {why}"));
+        }
+        self.summary.state = tre.state(MCIM_NODE).map(State::code);
+
+        // --- 21: report to the SHO, and the proof -----------------------------------------------------
+        let Some((_, op, result)) = dpf.reports.last().cloned() else {
+            self.step(21, "DPF -> SHO", "no result to report: the M2ME sent no Generic Alert");
+            self.fail("step 20: no Generic Alert from the M2ME");
+            return Ok(self.finish());
+        };
+        sho.status(&issued.mcim_id, result);
+        self.summary.sho_status = Some(result.code());
+        let reports: Vec<String> =
+            dpf.reports.iter().map(|(_, op, r)| format!("{} {}", op.node_name(), r.code())).collect();
+        self.step(
+            21,
+            "DPF -> SHO",
+            format!(
+                "provisioning status of MCIM {}: {} (final: {} {})",
+                issued.mcim_id,
+                reports.join(", "),
+                op.node_name(),
+                result.code()
+            ),
+        );
+        if tre.current_imsi().as_deref() != Some(issued.imsi.as_str()) {
+            let state =
+                tre.state(MCIM_NODE).map_or("absent".to_owned(), |s| format!("{} {}", s.code(), s.name()));
+            (self.observer)(&Event::Proof(format!(
+                "the M2ME cannot attach to the SHO's network: the MCIM is not active (State {state})"
+            )));
+            if self.summary.failures.is_empty() {
+                self.fail("proof: the MCIM is not active");
+            }
+            return Ok(self.finish());
+        }
+        let Some(av2) = sho.av(&issued.imsi, rng) else {
+            self.fail("proof: the SHO has no AV for the MCIM");
+            return Ok(self.finish());
+        };
+        let attached =
+            matches!(tre.authenticate(&av2.rand, &av2.autn), AkaResponse::Res { res, .. } if res == av2.xres);
+        self.summary.attached = attached;
+        (self.observer)(&Event::Proof(if attached {
+            format!(
+                "the M2ME attaches to the SHO's network {} with IMSI {}: AKA with the installed MCIM, RES = XRES",
+                sho.plmn, issued.imsi
+            )
+        } else {
+            "AKA with the installed MCIM failed: RES differs from XRES".to_owned()
+        }));
+        if !attached {
+            self.fail("proof: AKA with the MCIM failed");
+        }
+        Ok(self.finish())
+    }
+
+    fn finish(&mut self) -> Summary {
+        self.summary.clone()
+    }
+
+    /// Uses `link` for the DM leg instead of the in-process DPF (the link must host a DPF that has the
+    /// device's record and the job store the scenario plans on: see [`dm::DpfJobs`]).
+    pub fn set_link(&mut self, link: Box<dyn DmLink>) {
+        self.link = Some(link);
+    }
+
+    /// One DM session, every message reported as it crosses; with `break_on_exec`, the first DPF message
+    /// carrying an Exec is lost (the connection breaks).
+    fn session(
+        &mut self,
+        m2me: &mut DmClient,
+        link: &mut dyn DmLink,
+        now: &mut DmTime,
+        break_on_exec: bool,
+    ) -> Result<SessionRun, ScenarioError> {
+        self.summary.dm_sessions += 1;
+        let session_id = self.summary.dm_sessions.to_string();
+        let mut broken = !break_on_exec;
+        let trace = self.opts.trace;
+        let observer = &mut self.observer;
+        let summary = &mut self.summary;
+        let mut tap = |dir: Direction, body: &[u8]| {
+            let arrow = if dir == Direction::Up { "M2ME -> DPF" } else { "DPF -> M2ME" };
+            let line = dm::summarize(body);
+            if dir == Direction::Up {
+                cue_alert_steps(observer, summary, &line);
+            }
+            observer(&Event::Detail(format!("{arrow}  {line}")));
+            if trace {
+                for l in dm::render(body) {
+                    observer(&Event::Trace(l));
+                }
+            }
+            if dir == Direction::Down && !broken {
+                let has_exec = SyncMl::decode(body, Mode::Lenient)
+                    .is_ok_and(|d| d.message.body.commands.iter().any(|c| matches!(c, Command::Exec(_))));
+                if has_exec {
+                    broken = true;
+                    observer(&Event::Detail(
+                        "fault: the connection breaks; this message never reaches the M2ME".into(),
+                    ));
+                    return Delivery::Lose;
+                }
+            }
+            Delivery::Deliver
+        };
+        let run = dm::run_session(m2me, link, DPF_SERVER_ID, &session_id, now, &mut tap)?;
+        self.summary.dm_messages += run.messages;
+        Ok(run)
+    }
+}
+
+/// Reports steps 19 and 20 when the M2ME's first Generic Alert for Install crosses the wire (before the
+/// message's own line).
+fn cue_alert_steps(observer: &mut dyn FnMut(&Event), summary: &mut Summary, line: &str) {
+    if !line.contains("Alert 1226") || summary.steps.contains(&20) {
+        return;
+    }
+    let mut step = |number: u8, actors: &str, text: String| {
+        summary.steps.push(number);
+        observer(&Event::Step { number, actors: actors.into(), text });
+    };
+    let Some(code) = line.split("install=").nth(1).and_then(|r| r.split(' ').next()) else {
+        step(20, "M2ME -> DPF", "Generic Alert 1226 with the Exec's Correlator".into());
+        return;
+    };
+    let r = code.parse().ok().map(ResultCode::from_code);
+    let name = r.and_then(ResultCode::name).unwrap_or("?");
+    let text = if r.is_some_and(ResultCode::is_success) {
+        "Exec Install answered 202; the TRE checks PfCRef and the SHO signature, decrypts the MCIM with its \
+         platform key and stores it (State 20 -> 30)"
+            .to_owned()
+    } else {
+        format!("Exec Install answered 202; the TRE refuses the package: Result {code} ({name}), State 60")
+    };
+    step(19, "M2ME (TRE)", text);
+    step(
+        20,
+        "M2ME -> DPF",
+        format!(
+            "Generic Alert 1226 {}install with the Exec's Correlator: Result {code}",
+            mobj::ALERT_TYPE_PREFIX
+        ),
+    );
+}
+
+/// Runs the scenario with `opts`, collecting its events.
+///
+/// # Errors
+/// As [`Scenario::run`].
+pub fn run_collect(opts: Options) -> Result<(Summary, Vec<Event>), ScenarioError> {
+    let events = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let sink = events.clone();
+    let mut s = Scenario::new(opts, move |e| sink.borrow_mut().push(e.clone()));
+    let summary = s.run()?;
+    let ev = events.borrow().clone();
+    Ok((summary, ev))
+}

@@ -1,0 +1,172 @@
+//! S3-090905 end to end: the 21 steps over the DM engines (XML and WBXML), and the negative scenarios a
+//! user would try, each with the outcome visible in the summary.
+#![allow(clippy::unwrap_used)] // test code
+
+use m2msim_codec::mo::m2msimmobj::{ResultCode, State};
+use m2msim_scenarios::mcim::{Event, Fault, Options, Summary, run_collect};
+
+fn run(opts: Options) -> (Summary, Vec<Event>) {
+    run_collect(opts).unwrap()
+}
+
+fn details(events: &[Event]) -> Vec<&str> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Detail(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn all_steps() -> Vec<u8> {
+    (1..=21).collect()
+}
+
+fn happy(opts: Options) -> (Summary, Vec<Event>) {
+    let (s, events) = run(opts);
+    assert!(s.provisioned(), "{s:#?}");
+    assert_eq!(s.steps, all_steps(), "{s:#?}");
+    assert_eq!(s.verdict.as_deref(), Some("valid"));
+    assert_eq!(s.results.get("install"), Some(&200));
+    assert_eq!(s.results.get("activate"), Some(&200));
+    assert_eq!(s.sho_status, Some(200));
+    assert_eq!(s.state, Some(State::Active.code()));
+    assert!(s.imsi.as_deref().unwrap().starts_with("00102"), "{s:#?}");
+    assert!(events.iter().any(|e| matches!(e, Event::Proof(t) if t.contains("RES = XRES"))));
+    (s, events)
+}
+
+#[test]
+fn happy_path_xml() {
+    let (s, events) = happy(Options::default());
+    assert_eq!(s.encoding, "xml");
+    assert_eq!(s.dm_sessions, 2, "validation, then provisioning");
+    assert!(!s.resumed);
+    let d = details(&events);
+    // The DM leg as it crossed the wire: package 1, the validation Gets, the Adds, the Execs, the alerts.
+    assert!(d.iter().any(|t| t.starts_with("M2ME -> DPF") && t.contains("Alert 1201")), "{d:#?}");
+    assert!(d.iter().any(|t| t.contains("Get ./M2MSIMMobj/TRE/ValidationData")), "{d:#?}");
+    assert!(d.iter().any(|t| t.contains("Results ./M2MSIMMobj/TRE/PfC")), "{d:#?}");
+    assert!(d.iter().any(|t| t.contains("Add ./M2MSIMMobj/MCIMs/mcim1/Data")), "{d:#?}");
+    assert!(d.iter().any(|t| t.contains("Exec ./M2MSIMMobj/MCIMs/mcim1/Operations/Install Correlator")));
+    assert!(d.iter().any(|t| t.contains("Alert 1226 install=200 (Correlator mcim1-install")), "{d:#?}");
+    assert!(d.iter().any(|t| t.contains("Alert 1226 activate=200 (Correlator mcim1-activate")), "{d:#?}");
+    assert!(d.iter().all(|t| !t.contains("(WBXML")));
+    // Steps 19 and 20 come when the alert crosses, before the DPF's Exec Activate.
+    let pos = |pred: &dyn Fn(&Event) -> bool| events.iter().position(pred).unwrap();
+    let s19 = pos(&|e| matches!(e, Event::Step { number: 19, .. }));
+    let activate = pos(&|e| matches!(e, Event::Detail(t) if t.contains("Operations/Activate")));
+    assert!(s19 < activate);
+}
+
+#[test]
+fn happy_path_wbxml_with_trace() {
+    let (s, events) = happy(Options { wbxml: true, trace: true, ..Options::default() });
+    assert_eq!(s.encoding, "wbxml");
+    let d = details(&events);
+    assert!(
+        d.iter()
+            .filter(|t| t.contains("M2ME -> DPF") || t.contains("DPF -> M2ME"))
+            .all(|t| t.contains("(WBXML"))
+    );
+    let traces: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Trace(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(traces.iter().any(|t| t.contains("<SyncML")), "rendered XML");
+    assert!(traces.contains(&"hex:"), "and the WBXML bytes");
+}
+
+#[test]
+fn pva_rejects_a_tampered_measurement_and_no_mcim_is_released() {
+    let (s, events) = run(Options::with_fault(Fault::TamperedMeasurement));
+    assert!(!s.provisioned());
+    assert_eq!(s.verdict.as_deref(), Some("compromised: os"));
+    assert_eq!(s.mcim_id, None, "no MCIM issued");
+    assert_eq!(s.package_bytes, 0);
+    assert_eq!(s.steps, (1..=16).collect::<Vec<_>>());
+    assert_eq!(s.dm_sessions, 1, "only the validation session");
+    assert!(s.failures[0].contains("PVA refused"), "{s:#?}");
+    assert!(!details(&events).iter().any(|t| t.contains("MCIMs/")));
+}
+
+#[test]
+fn package_for_another_tre_is_refused_with_403() {
+    let (s, _) = run(Options::with_fault(Fault::ForeignPfc));
+    assert!(!s.provisioned());
+    assert_eq!(s.results.get("install"), Some(&ResultCode::NotForThisTre.code()), "{s:#?}");
+    assert_eq!(s.results.get("activate"), None, "the DPF stops after the failed Install");
+    assert_eq!(s.sho_status, Some(403));
+    assert_eq!(s.state, Some(State::Failed.code()));
+    assert!(s.failures[0].contains("Exec Install -> Result 403"), "{s:#?}");
+    assert_eq!(s.steps, all_steps());
+}
+
+#[test]
+fn flipped_ciphertext_byte_is_refused_with_402_or_404() {
+    let (s, _) = run(Options::with_fault(Fault::FlippedCiphertext));
+    assert!(!s.provisioned());
+    let r = *s.results.get("install").unwrap();
+    assert!(r == 402 || r == 404, "{s:#?}");
+    assert_eq!(s.sho_status, Some(r));
+    assert_eq!(s.state, Some(State::Failed.code()));
+}
+
+#[test]
+fn exec_in_the_wrong_state_is_refused_with_409() {
+    let (s, _) = run(Options::with_fault(Fault::ExecWrongState));
+    assert!(!s.provisioned());
+    assert_eq!(s.results.get("activate"), Some(&409), "{s:#?}");
+    assert_eq!(s.results.get("install"), None);
+    assert_eq!(s.state, Some(State::Delivered.code()), "no state change");
+    assert_eq!(s.sho_status, Some(409));
+    assert!(s.failures[0].contains("Exec Activate -> Result 409"), "{s:#?}");
+}
+
+#[test]
+fn large_mcim_object_is_delivered_in_chunks() {
+    for wbxml in [false, true] {
+        let (s, events) = happy(Options { wbxml, ..Options::large_object() });
+        assert!(s.package_bytes > 3 * 2048, "{}", s.package_bytes);
+        assert_eq!(s.large_objects.len(), 1, "{s:#?}");
+        assert_eq!(s.large_objects[0].0, "./M2MSIMMobj/MCIMs/mcim1/Data");
+        assert_eq!(s.large_objects[0].1, s.package_bytes as u64);
+        let chunks =
+            details(&events).iter().filter(|t| t.contains("mcim1/Data") && t.contains("DPF -> M2ME")).count();
+        assert!(chunks >= 3, "{chunks} messages carried the Data");
+        assert!(details(&events).iter().any(|t| t.contains("[MoreData]")));
+    }
+}
+
+#[test]
+fn session_breaks_after_the_add_and_the_dpf_resumes() {
+    let (s, events) = happy(Options::with_fault(Fault::BreakAfterAdd));
+    assert!(s.resumed);
+    assert_eq!(s.dm_sessions, 3, "validation, broken provisioning, resumed provisioning");
+    let d = details(&events);
+    let broke = d.iter().position(|t| t.contains("connection breaks")).unwrap();
+    let resumed = d.iter().position(|t| t.contains("DPF resumes")).unwrap();
+    assert!(broke < resumed);
+    // The Add went out once; the Exec Install twice (lost, then resent).
+    let adds = d
+        .iter()
+        .filter(|t| t.starts_with("DPF -> M2ME") && t.contains("Add ./M2MSIMMobj/MCIMs/mcim1/Data"))
+        .count();
+    let installs =
+        d.iter().filter(|t| t.starts_with("DPF -> M2ME") && t.contains("Operations/Install")).count();
+    assert_eq!((adds, installs), (1, 2), "{d:#?}");
+}
+
+#[test]
+fn same_seed_same_run() {
+    let (a, ea) = run(Options::default());
+    let (b, eb) = run(Options::default());
+    assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
+    assert_eq!(ea, eb);
+    let (c, _) = run(Options { seed: 2, ..Options::default() });
+    assert!(c.provisioned());
+}

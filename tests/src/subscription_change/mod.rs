@@ -422,17 +422,15 @@ impl Scenario {
     /// # Errors
     /// [`ScenarioError`] when the set-up fails.
     pub fn run(&mut self) -> Result<Summary, ScenarioError> {
-        self.summary = Summary { alt: Some(self.opts.alt), devices: self.opts.devices, ..Summary::default() };
+        self.personalise()?;
         match self.opts.alt {
             Alt::A3a => {
-                self.phase("personalisation and first attach", Self::setup_3a)?;
                 self.change_3a(0, 1)?;
                 if self.opts.changes >= 2 {
                     self.change_3a(1, 2)?;
                 }
             }
             Alt::A3b => {
-                self.phase("personalisation and first attach", Self::setup_3b)?;
                 self.change_3b(0, 1, 2)?;
                 if self.opts.changes >= 2 {
                     self.change_3b(1, 2, 3)?;
@@ -441,6 +439,25 @@ impl Scenario {
             }
         }
         Ok(self.summary.clone())
+    }
+
+    /// Steps 1 (3a) / 1–2 (3b): the fleet personalised for MNO A and attached to it. [`Scenario::run`]
+    /// starts with it; a benchmark calls it alone, then [`Scenario::change_3a`].
+    ///
+    /// # Errors
+    /// [`ScenarioError`] when a card cannot be built.
+    pub fn personalise(&mut self) -> Result<(), ScenarioError> {
+        self.summary = Summary { alt: Some(self.opts.alt), devices: self.opts.devices, ..Summary::default() };
+        match self.opts.alt {
+            Alt::A3a => self.phase("personalisation and first attach", Self::setup_3a),
+            Alt::A3b => self.phase("personalisation and first attach", Self::setup_3b),
+        }
+    }
+
+    /// The summary so far.
+    #[must_use]
+    pub const fn summary(&self) -> &Summary {
+        &self.summary
     }
 
     // --- set-up ------------------------------------------------------------------------------------
@@ -770,7 +787,12 @@ impl Scenario {
 
     // --- Alt 3a ------------------------------------------------------------------------------------
 
-    fn change_3a(&mut self, from: usize, to: usize) -> Result<(), ScenarioError> {
+    /// Alt 3a steps 2–6 (7 when `from` is not MNO A) for every device served by MNO `from` (0 = A, 1 = B,
+    /// 2 = C), moving them to `to`.
+    ///
+    /// # Errors
+    /// [`ScenarioError`] when a file does not open (a set-up error, not a device failing).
+    pub fn change_3a(&mut self, from: usize, to: usize) -> Result<(), ScenarioError> {
         let (a, b) = (self.mnos[from].name.clone(), self.mnos[to].name.clone());
         let devices: Vec<usize> = (0..self.opts.devices).filter(|&i| self.serving[i] == from).collect();
         let repeat = from > 0;

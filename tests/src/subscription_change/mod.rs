@@ -909,24 +909,36 @@ impl Scenario {
                 }
             }
             // The old operator tries its keys: refused.
-            let read = Script::compact(&[apdu(Cla::ISO, 0xA4, 0x00, 0x0C, h("6F07"))]).unwrap_or_else(|_| unreachable!("short"));
-            let jobs = rolled.iter().map(|&i| (i, TAR_USIM_RFM, read.clone())).collect();
-            let reports = s.campaign(from, jobs, Self::own_keys);
-            let mut locked = 0;
-            for &i in &rolled {
-                match reports.get(i).and_then(Option::as_ref) {
-                    None => s.summary.fail("step 6: the old operator's check was not sent"),
-                    Some(r) if r.outcome.is_success() => s.summary.fail(format!("step 6: {a}'s keys still work")),
-                    Some(_) => {
-                        locked += 1;
-                        s.serving[i] = to;
-                    }
-                }
-            }
+            let locked = s.lock_out_check("step 6", from, to, &rolled);
             s.detail(format!("{locked} devices refuse {a}'s OTA keys after the roll"));
             *s.summary.moved.entry(format!("{a} -> {b}")).or_default() += locked;
             Ok(())
         })
+    }
+
+    /// The old operator `old` tries its OTA keys on `devices` (an RFM SELECT of EF_IMSI): each device that
+    /// refuses them now counts as served by `new`; one that accepts them is a failure of `step`. Returns the
+    /// number locked out.
+    fn lock_out_check(&mut self, step: &str, old: usize, new: usize, devices: &[usize]) -> usize {
+        let select = Script::compact(&[apdu(Cla::ISO, 0xA4, 0x00, 0x0C, h("6F07"))])
+            .unwrap_or_else(|_| unreachable!("a short APDU"));
+        let jobs = devices.iter().map(|&i| (i, TAR_USIM_RFM, select.clone())).collect();
+        let reports = self.campaign(old, jobs, Self::own_keys);
+        let name = self.mnos[old].name.clone();
+        let mut locked = 0;
+        for &i in devices {
+            match reports.get(i).and_then(Option::as_ref) {
+                None => self.summary.fail(format!("{step}: the old operator's check was not sent")),
+                Some(r) if r.outcome.is_success() => {
+                    self.summary.fail(format!("{step}: {name}'s keys still work"))
+                }
+                Some(_) => {
+                    locked += 1;
+                    self.serving[i] = new;
+                }
+            }
+        }
+        locked
     }
 
     // --- Alt 3b ------------------------------------------------------------------------------------
@@ -1038,20 +1050,7 @@ impl Scenario {
             let jobs = ok.iter().map(|&i| (i, TAR_USIM_RFM, read.clone())).collect();
             let reports = s.campaign(to, jobs, Self::own_keys);
             let managed = s.check("step 8 (OTA with the new keys)", &reports, &ok, |_| Some(2));
-            let select = Script::compact(&[apdu(Cla::ISO, 0xA4, 0x00, 0x0C, h("6F07"))]).unwrap_or_else(|_| unreachable!("short"));
-            let jobs = managed.iter().map(|&i| (i, TAR_USIM_RFM, select.clone())).collect();
-            let reports = s.campaign(from, jobs, Self::own_keys);
-            let mut locked = 0;
-            for &i in &managed {
-                match reports.get(i).and_then(Option::as_ref) {
-                    None => s.summary.fail("step 8: the old operator's check was not sent"),
-                    Some(r) if r.outcome.is_success() => s.summary.fail(format!("step 8: {a}'s keys still work")),
-                    Some(_) => {
-                        locked += 1;
-                        s.serving[i] = to;
-                    }
-                }
-            }
+            let locked = s.lock_out_check("step 8", from, to, &managed);
             s.detail(format!("{locked} devices attached to {b}, managed with its OTA keys, refusing {a}'s"));
             *s.summary.moved.entry(format!("{a} -> {b}")).or_default() += locked;
             Ok(())

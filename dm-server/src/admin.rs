@@ -428,6 +428,8 @@ fn notify(api: &AdminApi, id: &str, n: &NotifyRequest) -> Result<NotifyResult, F
         tpdus: tpdus.iter().map(hex::encode).collect(),
         files: Vec::new(),
     };
+    // Before the sink: the device may answer at once.
+    api.shared.announce(id, &built.session_id);
     let io = |e: std::io::Error| fail(StatusCode::INTERNAL_SERVER_ERROR, &format!("spool: {e}"));
     match &api.shared.config.notify {
         NotifySink::Spool(dir) => {

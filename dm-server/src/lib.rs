@@ -21,6 +21,7 @@
 //! - [`admin`]: the admin API (JSON over HTTP, bearer token); [`http`]: a minimal HTTP client.
 
 pub mod admin;
+pub mod bench;
 pub mod directory;
 pub mod http;
 pub mod jobs;

@@ -236,6 +236,9 @@ pub(crate) struct Shared {
     base_url: String,
     secret: [u8; 32],
     counter: AtomicU64,
+    /// The `SessionID` the last package 0 announced to each device, until its server-initiated session
+    /// starts.
+    announced: Mutex<HashMap<String, String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -409,8 +412,14 @@ impl Shared {
             jobs: Box::new(StoreJobs(self.store.clone())),
             nonces: Box::new(SeededNonces::new(seed)),
         };
+        // A server-initiated session (Alert 1200) must carry the SessionID its package 0 announced, if this
+        // server sent one (Notification §6.2); the announcement is used once. Decision: a client-initiated
+        // session is not held to it, and without an announcement (another server, a restart) any goes.
+        let announced =
+            if key.server_initiated { lock(&self.announced).remove(&key.device_id) } else { None };
         let config = SessionConfig {
             resp_uri: Some(format!("{}{}/s/{token}", self.base_url, self.config.dm_path)),
+            expected_session_id: announced.or_else(|| self.config.session.expected_session_id.clone()),
             ..self.config.session.clone()
         };
         let row = self
@@ -512,6 +521,11 @@ impl Shared {
             (None, Some(o)) => Reply::text(StatusCode::OK, &outcome_text(&o)),
             (None, None) => Reply::text(StatusCode::INTERNAL_SERVER_ERROR, "no answer"),
         }
+    }
+
+    /// Records the `SessionID` a package 0 announced to `device_id` (used when its session opens).
+    pub(crate) fn announce(&self, device_id: &str, session_id: &str) {
+        lock(&self.announced).insert(device_id.to_owned(), session_id.to_owned());
     }
 
     /// Ends idle sessions whose deadline passed.
@@ -707,6 +721,7 @@ pub async fn spawn(config: ServerConfig, store: Arc<dyn Store>) -> Result<Server
         base_url,
         secret: random::<32>(),
         counter: AtomicU64::new(0),
+        announced: Mutex::new(HashMap::new()),
     });
     let (tx, rx) = watch::channel(false);
     let mut tasks = Vec::new();

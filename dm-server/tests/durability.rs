@@ -87,10 +87,11 @@ async fn sigkill_mid_session_loses_nothing_and_runs_nothing_twice() {
         ],
     );
     // The client's nonces must match the server's: set the initial ones as the test client holds them.
-    // Client authentication only: a server killed after sending its credentials but before storing the
-    // client's next nonce for it would be out of step with the client (see the report).
-    let mut rec = common::record(DEV, AuthScheme::Md5);
-    rec.server = None;
+    // Both directions authenticate (md5): the kill below comes after the client gave the server a new
+    // nonce for its next credential and before the server stored it, so in session 3 the server's
+    // credentials are stale: the client refuses them (401 for the header and each command) and the server
+    // sends them again over the Chal's nonce; those 401s must not become the operations' outcomes.
+    let rec = common::record(DEV, AuthScheme::Md5);
     let (st, _) = m2msim_dm_server::http::request(
         "POST",
         &format!("{}/devices", s.admin),
@@ -101,7 +102,7 @@ async fn sigkill_mid_session_loses_nothing_and_runs_nothing_twice() {
     .await
     .unwrap();
     assert_eq!(st, 201);
-    let mut c = client_with(DEV, &s.url, AuthScheme::Md5, Wire::xml(Profile::rtk()), false);
+    let mut c = client_with(DEV, &s.url, AuthScheme::Md5, Wire::xml(Profile::rtk()), true);
 
     // Session 1 completes one operation.
     cli(d, &s.admin, &["op", "get", DEV, "./DevInfo/Man"]);
@@ -147,6 +148,20 @@ async fn sigkill_mid_session_loses_nothing_and_runs_nothing_twice() {
         outcomes,
         vec![serde_json::json!("completed"), serde_json::Value::Null, serde_json::json!("completed")]
     );
+    // Session 3 went through the client's refusal of the stale server credentials (401 with a Chal).
+    let id = sessions[0]["id"].as_i64().unwrap();
+    let (st, xml) = m2msim_dm_server::http::request(
+        "GET",
+        &format!("{}/sessions/{id}/transcript", s.admin),
+        Some(std::fs::read_to_string(d.join("admin-token")).unwrap().trim()),
+        "text/plain",
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(st, 200);
+    let xml = String::from_utf8(xml).unwrap();
+    assert!(xml.contains("<Data>401</Data>"), "{xml}");
     s.child.kill().unwrap();
     s.child.wait().unwrap();
 }

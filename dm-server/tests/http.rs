@@ -186,3 +186,89 @@ async fn malformed_requests_get_4xx_while_a_good_session_completes() {
     assert_eq!(rejected, 875);
     h.shutdown().await;
 }
+
+/// Issue 7 §4 large object: a 300 KB value goes to the client in chunks (an `Add` with `MoreData`, within
+/// the client's 16 KiB `MaxMsgSize`) and comes back in chunks (the `Results` of a `Get`, within the
+/// server's 64 KiB), over HTTP.
+async fn large_object(wire: Wire) {
+    let dir = tempfile::tempdir().unwrap();
+    let (h, store) = server(dir.path(), None).await;
+    let dev = "IMEI:490154203237518";
+    store.put_device(&record(dev, AuthScheme::Md5)).unwrap();
+    let big: String = (0..300_000u32).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    use m2msim_dm_server::operation::cmd;
+    let node = store.enqueue(dev, &cmd::add_interior("./Vendor")).unwrap();
+    let add = store.enqueue(dev, &cmd::add("./Vendor/big", Format::Chr, big.as_str())).unwrap();
+    let get = store.enqueue(dev, &cmd::get("./Vendor/big")).unwrap();
+    let mut c = client_for(dev, &h.url(), AuthScheme::Md5, wire);
+    let (outcome, msgs) = run_session(&mut c, "1", None).await;
+    assert_eq!(outcome, ClientOutcome::Completed);
+    // In chunks both ways: to the client within its 16 KiB MaxMsgSize, back within the server's 64 KiB.
+    assert!(msgs >= 300_000 / (16 * 1024) + 300_000 / 65_536, "{msgs} messages");
+    assert_eq!(c.tree().value("./Vendor/big"), Some(big.as_bytes()), "the client got it whole");
+    for id in [node, add, get] {
+        let o = store.operation(id).unwrap().unwrap();
+        assert_eq!(o.state, OpState::Done, "{o:?}");
+        assert!(o.outcome.as_ref().unwrap().succeeded(), "{o:?}");
+    }
+    let r = store.operation(get).unwrap().unwrap().outcome.unwrap();
+    assert_eq!(r.results.len(), 1);
+    assert!(!r.results_incomplete);
+    assert_eq!(r.results[0].data.as_ref().and_then(Data::as_bytes), Some(big.as_bytes()), "the server too");
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_object_both_directions_xml() {
+    large_object(Wire::xml(Profile::rtk())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_object_both_directions_wbxml() {
+    large_object(Wire::wbxml(Profile::rtk())).await;
+}
+
+/// Issue 7 §4: 200 concurrent clients (each its own device, md5 both ways, XML or WBXML) against one
+/// server complete their sessions: a Get and a Replace each, all done, none twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_concurrent_clients_complete() {
+    const N: usize = 200;
+    let dir = tempfile::tempdir().unwrap();
+    let (h, store) = server(dir.path(), None).await;
+    use m2msim_dm_server::operation::cmd;
+    let mut ops = Vec::new();
+    let devs: Vec<String> = (0..N).map(|i| format!("IMEI:35{i:013}")).collect();
+    for d in &devs {
+        store.put_device(&record(d, AuthScheme::Md5)).unwrap();
+        ops.push(store.enqueue(d, &cmd::get("./DevInfo/Mod")).unwrap());
+        ops.push(store.enqueue(d, &cmd::replace("./DevInfo/Lang", Format::Chr, "fr")).unwrap());
+    }
+    let url = h.url();
+    // The client engine need not be `Send`: all clients run on one thread (a LocalSet), concurrently.
+    let local = tokio::task::LocalSet::new();
+    let outcomes = local
+        .run_until(async {
+            let mut tasks = Vec::new();
+            for (i, d) in devs.iter().enumerate() {
+                let wire = if i % 2 == 0 { Wire::xml(Profile::rtk()) } else { Wire::wbxml(Profile::rtk()) };
+                let mut c = client_for(d, &url, AuthScheme::Md5, wire);
+                tasks.push(tokio::task::spawn_local(async move { run_session(&mut c, "1", None).await.0 }));
+            }
+            let mut out = Vec::new();
+            for t in tasks {
+                out.push(t.await.unwrap());
+            }
+            out
+        })
+        .await;
+    assert!(outcomes.iter().all(|o| *o == ClientOutcome::Completed), "{outcomes:?}");
+    for id in ops {
+        let o = store.operation(id).unwrap().unwrap();
+        assert_eq!((o.state, o.attempts), (OpState::Done, 1), "{o:?}");
+    }
+    let sessions = store.sessions(None).unwrap();
+    assert_eq!(sessions.len(), N);
+    assert!(sessions.iter().all(|s| s.outcome.as_deref() == Some("completed")));
+    assert_eq!(h.open_sessions(), 0);
+    h.shutdown().await;
+}

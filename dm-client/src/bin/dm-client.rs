@@ -126,9 +126,10 @@ struct NotifyArgs {
     /// The package 0 in hex.
     #[arg(long, conflicts_with = "tpdu", required_unless_present = "tpdu")]
     pkg0: Option<String>,
-    /// A file of SMS-DELIVER TPDUs carrying the WAP push (hex, one TPDU per line; or one binary TPDU).
-    #[arg(long)]
-    tpdu: Option<PathBuf>,
+    /// Files of SMS-DELIVER TPDUs carrying the WAP push, each hex (one TPDU per line) or one binary TPDU
+    /// (as `dm-server`'s spool directory holds them: give every segment's file).
+    #[arg(long, num_args = 1..)]
+    tpdu: Vec<PathBuf>,
     #[command(flatten)]
     net: NetArgs,
 }
@@ -211,10 +212,10 @@ fn run(cli: &Cli) -> Result<u8, Fail> {
             session(cli, &store, tree, &a.net, Start::Connect { server_id, session_id: None })
         }
         Cmd::Notify(a) => {
-            let package0 = match (&a.pkg0, &a.tpdu) {
+            let package0 = match (&a.pkg0, a.tpdu.as_slice()) {
                 (Some(h), _) => hex::decode(h.trim()).map_err(|e| bad(format!("--pkg0: not hex: {e}")))?,
-                (None, Some(f)) => package0_from_tpdus(f)?,
-                (None, None) => return Err(bad("give --pkg0 or --tpdu")),
+                (None, []) => return Err(bad("give --pkg0 or --tpdu")),
+                (None, files) => package0_from_tpdus(files)?,
             };
             let tree = open(&store)?;
             session(cli, &store, tree, &a.net, Start::Notification { package0 })
@@ -432,19 +433,24 @@ fn session(cli: &Cli, store: &TreeStore, tree: DmTree, a: &NetArgs, start: Start
     Ok(if report.completed() { 0 } else { 1 })
 }
 
-fn package0_from_tpdus(path: &PathBuf) -> Result<Vec<u8>, Fail> {
-    let raw = std::fs::read(path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
-    let text = std::str::from_utf8(&raw).ok().filter(|t| {
-        t.chars().all(|c| c.is_ascii_hexdigit() || c.is_ascii_whitespace()) && !t.trim().is_empty()
-    });
-    let tpdus: Vec<Vec<u8>> = match text {
-        Some(t) => t
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| hex::decode(l.trim()).map_err(|e| bad(format!("{}: not hex: {e}", path.display()))))
-            .collect::<Result<_, _>>()?,
-        None => vec![raw],
-    };
+fn package0_from_tpdus(paths: &[PathBuf]) -> Result<Vec<u8>, Fail> {
+    let mut tpdus: Vec<Vec<u8>> = Vec::new();
+    for path in paths {
+        let raw = std::fs::read(path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+        let text = std::str::from_utf8(&raw).ok().filter(|t| {
+            t.chars().all(|c| c.is_ascii_hexdigit() || c.is_ascii_whitespace()) && !t.trim().is_empty()
+        });
+        match text {
+            Some(t) => {
+                for l in t.lines().filter(|l| !l.trim().is_empty()) {
+                    let b = hex::decode(l.trim())
+                        .map_err(|e| bad(format!("{}: not hex: {e}", path.display())))?;
+                    tpdus.push(b);
+                }
+            }
+            None => tpdus.push(raw),
+        }
+    }
     let mut rx = PushReceiver::new();
     for (i, t) in tpdus.iter().enumerate() {
         let d = Deliver::decode_exact(t).map_err(|e| bad(format!("TPDU {}: {e}", i + 1)))?;

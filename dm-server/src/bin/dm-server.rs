@@ -96,6 +96,23 @@ enum Cmd {
         #[command(subcommand)]
         cmd: SessionCmd,
     },
+    /// Load benchmark (issue 7 §5): simulated clients doing full sessions (md5, Get and Replace) against a
+    /// server in this process on loopback, the floor of the same HTTP traffic against a do-nothing
+    /// handler, and resident memory per open idle session. Uses a scratch store in `--data-dir`.
+    Bench {
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+        /// Sessions per client.
+        #[arg(long, default_value_t = 20)]
+        sessions: usize,
+        /// Idle sessions for the memory measurement (0: skip).
+        #[arg(long, default_value_t = 10_000)]
+        idle: usize,
+        /// WBXML instead of XML.
+        #[arg(long)]
+        wbxml: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -304,6 +321,27 @@ async fn run(cli: Cli) -> Result<(), String> {
     use serde_json::json;
     match &cli.cmd {
         Cmd::Serve { .. } => serve(&cli).await,
+        Cmd::Bench { clients, sessions, idle, wbxml } => {
+            if cli.data_dir.join(m2msim_dm_server::store::DB_FILE).exists() {
+                return Err(format!(
+                    "{} holds a database: bench needs a scratch --data-dir",
+                    cli.data_dir.display()
+                ));
+            }
+            let c = m2msim_dm_server::bench::BenchConfig {
+                clients: *clients,
+                sessions_per_client: *sessions,
+                idle_sessions: *idle,
+                wbxml: *wbxml,
+            };
+            let r = m2msim_dm_server::bench::run(&c, &cli.data_dir).await.map_err(|e| e.to_string())?;
+            let v = serde_json::to_value(&r).map_err(|e| e.to_string())?;
+            println!(
+                "{}",
+                if cli.json { v.to_string() } else { serde_json::to_string_pretty(&v).unwrap_or_default() }
+            );
+            Ok(())
+        }
         Cmd::Device { cmd } => match cmd {
             DeviceCmd::Add { device, scheme: s, user, password, server_id, server_password } => {
                 let sc = scheme(s)?;

@@ -44,7 +44,9 @@
 //! - This server sends its own credentials (when the record has some) from its first message after the
 //!   client authenticated, never to an unauthenticated client, and until the client answers 212 (HMAC:
 //!   on every message). A client's 401/407 for our header makes us resend, with the nonce of its `Chal`,
-//!   the commands of that message it did not answer.
+//!   the commands of that message: the 401/407 statuses it gives those commands (Protocol §2.4.1) say
+//!   that they were not executed and are not their outcome. When the client keeps refusing, the session
+//!   fails and they stay queued for the next session.
 //! - A mid-session message that fails its HMAC check is not processed: the answer is 401 and the session
 //!   ends ([`FailReason::IntegrityCheckFailed`]); the operations it answered stay queued.
 //! - Protocol violations (wrong `SessionID`, another device, a `MsgID` that does not grow, an unsupported
@@ -285,6 +287,9 @@ pub struct MessageKey {
     pub session_id: String,
     /// `MsgID`.
     pub msg_id: u32,
+    /// Whether the message carries Alert 1200 (server-initiated management, Protocol §2.1.3 / Notification
+    /// §6.2): package 1 of a session that a package 0 asked for, whose `SessionID` must be the announced one.
+    pub server_initiated: bool,
 }
 
 impl MessageKey {
@@ -294,7 +299,17 @@ impl MessageKey {
     /// The message does not decode.
     pub fn peek(body: &[u8]) -> Result<Self, ModelError> {
         let m = SyncMl::decode(body, Mode::Lenient)?.message;
-        Ok(Self { device_id: m.hdr.source.loc_uri, session_id: m.hdr.session_id, msg_id: m.hdr.msg_id })
+        let server_initiated = m
+            .body
+            .commands
+            .iter()
+            .any(|c| matches!(c, Command::Alert(a) if a.code == AlertCode::SERVER_INITIATED_MGMT));
+        Ok(Self {
+            device_id: m.hdr.source.loc_uri,
+            session_id: m.hdr.session_id,
+            msg_id: m.hdr.msg_id,
+            server_initiated,
+        })
     }
 }
 
@@ -417,6 +432,8 @@ pub struct ServerSession {
     sent_ops: HashSet<OpId>,
     inbound: Option<Inbound>,
     rejected_msgs: Vec<u32>,
+    /// Our messages whose header the client's current message refuses (401/407).
+    refused_now: Vec<u32>,
     package_open: bool,
     package_has_commands: bool,
 }
@@ -469,6 +486,7 @@ impl ServerSession {
             sent_ops: HashSet::new(),
             inbound: None,
             rejected_msgs: Vec::new(),
+            refused_now: Vec::new(),
             package_open: false,
             package_has_commands: false,
         }
@@ -753,6 +771,18 @@ impl ServerSession {
 
     fn process(&mut self, msg: &SyncMl) -> Step<()> {
         let msg_id = msg.hdr.msg_id;
+        // Our messages whose credentials this message refuses, wherever the header status stands in it.
+        self.refused_now = msg
+            .body
+            .commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::Status(s) if (s.is_for_header() || s.cmd_ref == 0) && is_auth_refusal(s.code) => {
+                    Some(s.msg_ref)
+                }
+                _ => None,
+            })
+            .collect();
         for c in &msg.body.commands {
             if let Some(inb) = &self.inbound
                 && !matches!(c, Command::Status(_))
@@ -860,6 +890,12 @@ impl ServerSession {
         if s.is_for_header() || s.cmd_ref == 0 {
             return self.on_header_status(s);
         }
+        if is_auth_refusal(s.code) && self.server_auth.is_some() && self.refused_now.contains(&s.msg_ref) {
+            // The client refused the command because it refused OUR credentials (Protocol §2.4.1: a
+            // status for every command of an unauthenticated message): not an answer to the command,
+            // which goes out again with credentials over the nonce of the client's Chal.
+            return Ok(());
+        }
         let Some(sent) = self.in_flight.get(&(s.msg_ref, s.cmd_ref)) else { return Ok(()) };
         let (op, node, chunk_last) = (sent.op, sent.node, sent.chunk_last);
         let Some(t) = self.ops.get_mut(&op) else { return Ok(()) };
@@ -891,7 +927,7 @@ impl ServerSession {
 
     /// The client's status for one of our headers: its verdict on our credentials and its next nonce.
     fn on_header_status(&mut self, s: &Status) -> Step<()> {
-        let rejected = s.code == StatusCode::INVALID_CREDENTIALS || s.code == StatusCode::MISSING_CREDENTIALS;
+        let rejected = is_auth_refusal(s.code);
         let Some(sa) = self.server_auth.as_mut() else {
             return if rejected { Err(FailReason::ServerAuthRejected) } else { Ok(()) };
         };
@@ -1459,6 +1495,11 @@ enum Placement {
     Later(Box<Outbound>),
     /// Nowhere.
     NotSent(OpId, NotSentReason),
+}
+
+/// 401 or 407: a refusal of credentials (Protocol §2.4).
+fn is_auth_refusal(code: StatusCode) -> bool {
+    code == StatusCode::INVALID_CREDENTIALS || code == StatusCode::MISSING_CREDENTIALS
 }
 
 fn set_more_data(c: &mut Command) {

@@ -780,6 +780,78 @@ fn server_credentials_and_client_challenge() {
     assert!(jobs.outcome(op).unwrap().succeeded());
 }
 
+/// The client's answer to a message whose credentials it refuses (Protocol §2.4.1): header status `code`
+/// with a `Chal` carrying `nonce`, and the same code for every command, none executed.
+fn refuse(r: &mut Rig, server: &SyncMl, code: StatusCode, nonce: &[u8]) -> SyncMl {
+    let mut m = r.reply(server, |_| (code, None));
+    if let Some(Command::Status(s)) = m.body.commands.first_mut() {
+        s.code = code;
+        s.chal = Some(m2msim_codec::syncml::Chal::md5(nonce.to_vec()));
+    }
+    m
+}
+
+#[test]
+fn stale_server_nonce_refusal_is_not_the_operations_outcome() {
+    // The server's stored nonce is stale (say it was killed after the client issued a new one): the
+    // client answers 401 for the header AND for each command. Those 401s are not the operations' results.
+    let mut rec = record(AuthScheme::Basic);
+    rec.server = Some(Credentials::new(AuthScheme::Md5, "srv", "srvpw", b"stale".to_vec()));
+    let jobs = InMemoryJobQueue::new();
+    let get = jobs.push(DEV, cmd::get("./a"));
+    let rep = jobs.push(DEV, cmd::replace("./b", Format::Chr, Data::text("x")));
+    let mut r = Rig::with(rec, jobs.clone(), SessionConfig::default());
+    let p1 = r.package1(Some(Cred::basic("dev", "devpw")));
+    let a = r.send(&p1).unwrap();
+    assert_eq!(commands(&a).len(), 2);
+    let refusal = refuse(&mut r, &a, StatusCode::INVALID_CREDENTIALS, b"fresh");
+    assert_eq!(refusal.body.commands.len(), 3, "header status, two command statuses");
+    let a2 = r.send(&refusal).unwrap();
+    assert!(r.completed().is_empty(), "a 401 for our credentials completed an operation");
+    assert_eq!(jobs.queued(DEV), vec![get, rep]);
+    // Resent with a digest over the Chal's nonce, both commands again.
+    let cred = a2.hdr.cred.clone().unwrap();
+    assert_eq!(cred.data_bytes(), m2msim_codec::dm::auth::md5_digest(b"srv", b"srvpw", b"fresh"));
+    assert_eq!(commands(&a2).iter().map(|c| c.name()).collect::<Vec<_>>(), vec!["Get", "Replace"]);
+    let mut reply = r.reply(&a2, ok_all);
+    if let Some(Command::Status(s)) = reply.body.commands.first_mut() {
+        s.code = StatusCode::AUTHENTICATION_ACCEPTED;
+    }
+    let _end = r.send(&reply).unwrap();
+    assert_eq!(r.ended, Some(SessionOutcome::Completed));
+    for op in [get, rep] {
+        let o = jobs.outcome(op).unwrap();
+        assert_eq!(o.status, Some(StatusCode::OK), "{o:?}");
+        assert!(o.statuses.iter().all(|s| s.code == StatusCode::OK), "{o:?}");
+    }
+    assert!(jobs.queued(DEV).is_empty());
+}
+
+#[test]
+fn server_refused_until_failure_leaves_operations_queued() {
+    let mut rec = record(AuthScheme::Basic);
+    rec.server = Some(Credentials::new(AuthScheme::Md5, "srv", "wrong", b"s0".to_vec()));
+    let jobs = InMemoryJobQueue::new();
+    let get = jobs.push(DEV, cmd::get("./a"));
+    let mut r = Rig::with(rec, jobs.clone(), SessionConfig::default());
+    let p1 = r.package1(Some(Cred::basic("dev", "devpw")));
+    let mut a = r.send(&p1).unwrap();
+    // The header status may also come after the command statuses: the refusal still counts.
+    for i in 0..SessionConfig::default().max_auth_attempts {
+        let code = if i == 0 { StatusCode::MISSING_CREDENTIALS } else { StatusCode::INVALID_CREDENTIALS };
+        let mut m = refuse(&mut r, &a, code, format!("n{i}").as_bytes());
+        m.body.commands.rotate_left(1);
+        match r.send(&m) {
+            Some(next) if r.ended.is_none() => a = next,
+            _ => break,
+        }
+    }
+    assert_eq!(r.ended, Some(SessionOutcome::Failed(FailReason::ServerAuthRejected)));
+    assert!(r.completed().is_empty());
+    assert!(jobs.outcome(get).is_none());
+    assert_eq!(jobs.queued(DEV), vec![get]);
+}
+
 #[test]
 fn package0_then_server_initiated_session() {
     let mut rec = record(AuthScheme::Md5);

@@ -17,6 +17,8 @@
 //!
 //! Nothing here does I/O or reads a clock: time is passed in, randomness is injected.
 
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod mo;
 pub mod session;
 pub mod tre;

@@ -18,6 +18,8 @@
 //! The network layer (HTTP, a SQLite store behind the two traits) sits on top of this crate.
 
 pub mod directory;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod jobs;
 pub mod nonce;
 pub mod operation;

@@ -21,6 +21,11 @@ use crate::tlv::ber::BerTlv;
 use crate::tlv::comprehension::Ctlv;
 use crate::{Decode, Encode};
 
+mod seeds;
+mod typed;
+pub use seeds::{Seed, seeds};
+pub use typed::{typed_apdu, typed_ota, typed_sms, typed_tlv};
+
 /// The transports, indexed by a fuzz input's first byte.
 const TRANSPORTS: [Transport; 5] =
     [Transport::SmsPp, Transport::SmsCb, Transport::CatTp, Transport::TcpIp, Transport::Ussd];
@@ -147,9 +152,10 @@ pub fn dm(data: &[u8]) {
     }
 }
 
-/// SyncML DM messages through the typed model (XML or WBXML by the first byte, strict and lenient) and
-/// DDF/TNDS documents: what decodes is written as RTK WBXML and reads back to the same typed value, and its
-/// JSON form reads back too. (The typed layer is semantic: the property is typed → bytes → typed.)
+/// SyncML DM messages through the typed model (XML or WBXML by the first byte, strict and lenient; the
+/// bootstrap message of TR 33.812 is one of these): what decodes is written as RTK WBXML and reads back to
+/// the same typed value, and its JSON form reads back too. (The typed layer is semantic: the property is
+/// typed → bytes → typed.)
 pub fn syncml(data: &[u8]) {
     use crate::syncml::SyncMl;
     use crate::syncml::tree::Profile;
@@ -166,12 +172,128 @@ pub fn syncml(data: &[u8]) {
             let back: crate::syncml::Decoded = serde_json::from_value(json).expect("its JSON reads back");
             assert_eq!(back, d, "JSON round trip changed the message");
         }
-        if let Ok(t) = crate::dm::ddf::MgmtTree::decode(data, mode)
-            && let Ok(w) = t.to_wbxml(&Profile::rtk())
+    }
+}
+
+/// WBXML documents (WAP-192-WBXML): lossless at the token layer; what converts to the element tree
+/// converts back through the RTK WBXML and XML writers to the same tree.
+pub fn wbxml(data: &[u8]) {
+    use crate::syncml::tree::{self, Profile};
+    lossless(data, crate::wbxml::Document::decode_exact);
+    if let Ok(doc) = crate::wbxml::Document::decode_exact(data)
+        && let Ok(t) = tree::Document::from_wbxml(&doc)
+    {
+        tree_round_trips(&t, &Profile::rtk());
+    }
+}
+
+/// XML documents, strict and lenient: lossless at the document layer (and through the JSON form, which
+/// re-parses the text); what converts to the element tree converts back through the writers.
+pub fn xml(data: &[u8]) {
+    use crate::syncml::tree::{self, Profile};
+    use crate::xml::{Document, Mode};
+    for mode in [Mode::Strict, Mode::Lenient] {
+        lossless(data, |b| Document::parse_bytes(b, mode));
+        if let Ok(doc) = Document::parse_bytes(data, mode)
+            && let Ok(t) = tree::Document::from_xml(&doc)
         {
-            let back = crate::dm::ddf::MgmtTree::decode(&w, mode).expect("the DDF writer's WBXML reads back");
+            tree_round_trips(&t, &Profile::rtk());
+        }
+    }
+}
+
+/// The semantic property of the element tree: what a writer produces reads back to the same tree (a
+/// writer may refuse an element without a token in the document's code pages; a reader may not refuse what
+/// a writer produced).
+fn tree_round_trips(t: &crate::syncml::tree::Document, profile: &crate::syncml::tree::Profile) {
+    use crate::syncml::tree;
+    if let Ok(w) = t.to_wbxml(profile) {
+        let back = tree::Document::from_wbxml(&w).expect("the tree's own WBXML converts back");
+        assert_eq!(&back, t, "tree → WBXML → tree changed the tree");
+    }
+    if let Ok(x) = t.to_xml(profile) {
+        let doc = crate::xml::Document::parse(&x, crate::xml::Mode::Strict).expect("the tree's XML parses");
+        let back = tree::Document::from_xml(&doc).expect("the tree's own XML converts back");
+        assert_eq!(&back, t, "tree → XML → tree changed the tree");
+    }
+}
+
+/// DDF / TNDS documents (OMA-TS-DM_TND, XML or WBXML by the first byte, strict and lenient): what decodes
+/// is written as RTK WBXML and as XML and reads back to the same model.
+pub fn ddf(data: &[u8]) {
+    use crate::dm::ddf::MgmtTree;
+    use crate::syncml::tree::Profile;
+    use crate::xml::Mode;
+    for mode in [Mode::Strict, Mode::Lenient] {
+        let Ok(t) = MgmtTree::decode(data, mode) else { continue };
+        if let Ok(w) = t.to_wbxml(&Profile::rtk()) {
+            let back = MgmtTree::decode(&w, mode).expect("the DDF writer's WBXML reads back");
             assert_eq!(back, t, "DDF → WBXML → DDF changed the document");
         }
+        if let Ok(x) = t.to_xml(&Profile::rtk()) {
+            let back = MgmtTree::decode(x.as_bytes(), mode).expect("the DDF writer's XML reads back");
+            assert_eq!(back, t, "DDF → XML → DDF changed the document");
+        }
+    }
+}
+
+/// The WAP push path of package 0 (WAP-230-WSP, OMA DM Notification §7): a sequence of SMS-DELIVERs (each
+/// prefixed by a one-byte length) through the device's [`PushReceiver`](crate::dm::push::PushReceiver);
+/// every notification it completes is a WSP push that re-encodes to its datagram, whose package 0 is
+/// lossless too.
+pub fn push(data: &[u8]) {
+    use crate::dm::push::{PushEvent, PushReceiver};
+    let mut rx = PushReceiver::new();
+    let mut rest = data;
+    while let Some((&n, tail)) = rest.split_first() {
+        let n = usize::from(n).min(tail.len());
+        let (tpdu, tail) = tail.split_at(n);
+        rest = tail;
+        if let Ok(Tpdu::Deliver(d)) = Tpdu::decode_sc_to_ms(tpdu)
+            && let Ok(PushEvent::Notification(p)) = rx.push_deliver(&d)
+        {
+            assert!(p.is_syncml_notification() && p.is_for_syncml_dm());
+            let bytes = p.encode();
+            assert_eq!(crate::dm::push::WspPush::decode_exact(&bytes).as_ref(), Ok(&p));
+            let _ = p.application_id();
+            if let Ok(p0) = p.package0() {
+                assert_eq!(p0.encode(), p.data, "package 0 in the push is not lossless");
+            }
+        }
+    }
+}
+
+/// The byte formats of the M2MSIMMobj (TR 33.812, S3-090905; `codec::mo`): the protected MCIM package,
+/// the MCIM plaintext, the TRE's validation data and a measurement, the MCIM provisioning context of the
+/// bootstrap; and the text views (MCIM URIs, State and Result node values).
+pub fn mo(data: &[u8]) {
+    use crate::mo::m2msimmobj::{McimTarget, ResultCode, State};
+    use crate::mo::mcim::{McimPlaintext, ProtectedPackage};
+    use crate::mo::prov_ctx::McimProvCtx;
+    use crate::mo::validation::{Measurement, ValidationData};
+    lossless(data, ProtectedPackage::decode_exact);
+    lossless(data, McimPlaintext::decode_exact);
+    lossless(data, ValidationData::decode_exact);
+    lossless(data, Measurement::decode_exact);
+    lossless(data, McimProvCtx::decode_exact);
+    if let Ok(p) = ProtectedPackage::decode_exact(data) {
+        let _ = (p.aad(), p.signed_data());
+    }
+    if let Ok(v) = ValidationData::decode_exact(data) {
+        let _ = v.signed_data();
+    }
+    if let Ok(p) = McimPlaintext::decode_exact(data) {
+        let _ = p.msisdn_digits();
+    }
+    let _ = State::from_node_value(data);
+    if let Some(c) = ResultCode::from_text(data) {
+        assert_eq!(ResultCode::from_code(c.code()), c, "result code → number → result code");
+    }
+    if let Ok(s) = std::str::from_utf8(data)
+        && let Some(t) = McimTarget::parse(s)
+    {
+        let p = t.paths();
+        assert_eq!(McimTarget::parse(p.node()).map(|n| n.name), Some(t.name.clone()));
     }
 }
 
@@ -191,6 +313,15 @@ pub const BODIES: &[(&str, Body)] = &[
     ("sim", sim),
     ("dm", dm),
     ("syncml", syncml),
+    ("wbxml", wbxml),
+    ("xml", xml),
+    ("ddf", ddf),
+    ("push", push),
+    ("mo", mo),
+    ("typed_apdu", typed_apdu),
+    ("typed_tlv", typed_tlv),
+    ("typed_sms", typed_sms),
+    ("typed_ota", typed_ota),
 ];
 
 #[cfg(test)]
@@ -214,6 +345,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Every seed reaches a decoder: its body runs, and the byte-format seeds decode (checked through the
+    /// body's own property, which only holds what decodes, by decoding here too for the plain targets).
+    #[test]
+    fn seeds_run() {
+        let seeds = super::seeds();
+        for (name, _) in BODIES {
+            assert!(seeds.iter().any(|s| s.0 == *name), "no seed for {name}");
+        }
+        for (target, name, bytes) in &seeds {
+            let body = BODIES.iter().find(|b| b.0 == *target).unwrap().1;
+            body(bytes);
+            assert!(!bytes.is_empty(), "{target}/{name} is empty");
+        }
+    }
+
+    /// Every committed corpus file and regression under `fuzz/` through its body.
+    #[test]
+    fn corpus_replay() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+        let n = crate::testdata::replay_fuzz_dirs(&root, BODIES);
+        assert!(n >= BODIES.len(), "only {n} corpus files under {}", root.display());
     }
 
     proptest! {

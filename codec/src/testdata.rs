@@ -53,3 +53,49 @@ pub fn peer_tool(name: &str) -> Option<PathBuf> {
     }
     found
 }
+
+/// A fuzz body with its target name.
+pub type NamedFuzzBody = (&'static str, fn(&[u8]));
+
+/// Replays the committed fuzz inputs of `bodies` (name, body) through their bodies: every file under
+/// `<fuzz_root>/corpus/<name>/` and `<fuzz_root>/regressions/<name>/` (the fixed crashes). Returns how many
+/// files ran. A body that panics fails the calling test; the file's path is printed first so the failure
+/// names it.
+///
+/// # Panics
+/// When a body panics, or a directory exists but cannot be read.
+pub fn replay_fuzz_dirs(fuzz_root: &Path, bodies: &[NamedFuzzBody]) -> usize {
+    let mut n = 0;
+    for (name, body) in bodies {
+        for kind in ["corpus", "regressions"] {
+            let dir = fuzz_root.join(kind).join(name);
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            let mut files: Vec<PathBuf> = entries
+                .map(|e| e.map(|e| e.path()).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display())))
+                .filter(|p| p.is_file())
+                .collect();
+            files.sort();
+            for f in files {
+                let bytes = std::fs::read(&f).unwrap_or_else(|e| panic!("reading {}: {e}", f.display()));
+                eprintln!("fuzz replay: {}", f.display());
+                body(&bytes);
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Writes seed inputs (target, file name, bytes) under `<corpus>/<target>/<name>`, creating the
+/// directories; used by the `fuzz_seeds` examples that regenerate the committed seed corpora.
+///
+/// # Errors
+/// The first I/O error.
+pub fn write_fuzz_seeds(corpus: &Path, seeds: &[(&str, String, Vec<u8>)]) -> std::io::Result<usize> {
+    for (target, name, bytes) in seeds {
+        let dir = corpus.join(target);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join(format!("seed-{name}")), bytes)?;
+    }
+    Ok(seeds.len())
+}

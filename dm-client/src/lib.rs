@@ -23,6 +23,8 @@
 //! The engine and the tree do no I/O and read no clock (time is passed in, randomness is injected); only
 //! [`net`] and [`store`] touch sockets and files.
 
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod mo;
 pub mod net;
 pub mod provision;

@@ -23,6 +23,8 @@
 pub mod admin;
 pub mod bench;
 pub mod directory;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod http;
 pub mod jobs;
 pub mod net;

@@ -1,3 +1,3 @@
 #![no_main]
-// Body: m2msim_codec::fuzzing::sms_reassembly (decode → encode must give the input back).
+// Body: m2msim_codec::fuzzing::sms_reassembly (stateful: must never panic, see the body's docs).
 libfuzzer_sys::fuzz_target!(|data: &[u8]| m2msim_codec::fuzzing::sms_reassembly(data));

@@ -1,3 +1,3 @@
 #![no_main]
-// Body: m2msim_codec::fuzzing::syncml (typed SyncML / DDF: decode → encode → decode must agree).
+// Body: m2msim_codec::fuzzing::syncml (decode → encode must give the input back).
 libfuzzer_sys::fuzz_target!(|data: &[u8]| m2msim_codec::fuzzing::syncml(data));

@@ -35,6 +35,8 @@
 pub mod card;
 pub mod counter;
 pub mod crypto;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod keys;
 pub mod mcim;
 pub mod milenage;

@@ -236,16 +236,29 @@ impl HmacHeader {
 
 impl std::fmt::Display for HmacHeader {
     /// The canonical form `algorithm=MD5, username="…", mac=…` (as deployed clients send it).
+    ///
+    /// Decision: `algorithm` and `mac` are written bare, as clients send them, unless the bare form would
+    /// not read back (empty, or holding a comma, white space or a quote, which a quoted value in the
+    /// parsed header may hold): then they are quoted, so that `parse(h.to_string()) == h` always holds
+    /// (found by the `dm` fuzz target).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if let Some(a) = &self.algorithm {
-            write!(f, "algorithm={a}, ")?;
+        fn value(f: &mut std::fmt::Formatter<'_>, v: &str) -> std::fmt::Result {
+            if !v.is_empty() && !v.contains(|c: char| c == ',' || c == '"' || c.is_whitespace()) {
+                f.write_str(v)
+            } else {
+                write!(f, "\"{}\"", quote(v))
+            }
         }
-        write!(
-            f,
-            "username=\"{}\", mac={}",
-            self.username.replace('\\', "\\\\").replace('"', "\\\""),
-            self.mac
-        )
+        fn quote(v: &str) -> String {
+            v.replace('\\', "\\\\").replace('"', "\\\"")
+        }
+        if let Some(a) = &self.algorithm {
+            f.write_str("algorithm=")?;
+            value(f, a)?;
+            f.write_str(", ")?;
+        }
+        write!(f, "username=\"{}\", mac=", quote(&self.username))?;
+        value(f, &self.mac)
     }
 }
 
@@ -305,6 +318,21 @@ fn header_params(input: &str) -> Result<Vec<(String, String)>, HmacHeaderError> 
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Values the bare form cannot carry are written quoted and read back (fuzz regression `dm`).
+    #[test]
+    fn hmac_header_display_reads_back() {
+        for v in [
+            "algorithm=\"\", username=\"u\", mac=AA",
+            "username=u, mac=\"a b,\\\"c\"",
+            "username=\"\", mac=\"\"",
+        ] {
+            let h = HmacHeader::parse(v).unwrap();
+            assert_eq!(HmacHeader::parse(&h.to_string()).unwrap(), h, "{v} → {h}");
+        }
+        let h = HmacHeader::parse("algorithm=\"\", username=\"u\", mac=AA").unwrap();
+        assert_eq!(h.to_string(), "algorithm=\"\", username=\"u\", mac=AA");
+    }
 
     #[test]
     fn spec_md5_vector() {

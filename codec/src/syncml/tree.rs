@@ -300,6 +300,10 @@ pub enum ConvertError {
     /// Nested documents deeper than [`MAX_NESTED_DOCUMENTS`].
     #[error("documents nested deeper than {0}")]
     TooDeep(usize),
+    /// Text holds a character XML 1.0 cannot carry, not even as a character reference (a control
+    /// character a WBXML string may hold): the XML would not be well-formed (XML 1.0 §2.2 `Char`).
+    #[error("text contains U+{0:04X}, which XML 1.0 cannot carry")]
+    NotXmlChar(u32),
     /// A bound that keeps the work linear was reached.
     #[error("more than {max} {what}")]
     TooMany {
@@ -367,11 +371,20 @@ impl Document {
     /// Writes XML.
     ///
     /// # Errors
-    /// [`ConvertError::NotUtf8`] (libwbxml flavour with binary opaque data), [`ConvertError::TooDeep`].
+    /// [`ConvertError::NotUtf8`] (libwbxml flavour with binary opaque data), [`ConvertError::TooDeep`],
+    /// [`ConvertError::NotXmlChar`] (RTK flavour: text with a control character, which the tree can hold
+    /// from WBXML but XML cannot; decision: refuse rather than write a document no parser accepts — found by
+    /// the `ddf` fuzz target).
     pub fn to_xml(&self, profile: &Profile) -> Result<String, ConvertError> {
         match profile.flavor {
             Flavor::Libwbxml => libwbxml::tree_to_xml(self, profile),
-            Flavor::Rtk => Ok(to_xml::write(self, profile)),
+            Flavor::Rtk => {
+                let x = to_xml::write(self, profile);
+                match x.chars().find(|&c| !crate::xml::is_xml_char(c)) {
+                    Some(c) => Err(ConvertError::NotXmlChar(u32::from(c))),
+                    None => Ok(x),
+                }
+            }
         }
     }
 }

@@ -1,0 +1,3 @@
+#![no_main]
+// Body: m2msim_codec::fuzzing::typed_apdu (typed → bytes → typed must be equal).
+libfuzzer_sys::fuzz_target!(|data: &[u8]| m2msim_codec::fuzzing::typed_apdu(data));

@@ -1,0 +1,3 @@
+#![no_main]
+// Body: m2msim_scp80::fuzzing::uicc (stateful: must never panic, see the body's docs).
+libfuzzer_sys::fuzz_target!(|data: &[u8]| m2msim_scp80::fuzzing::uicc(data));

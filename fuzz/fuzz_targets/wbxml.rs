@@ -1,0 +1,3 @@
+#![no_main]
+// Body: m2msim_codec::fuzzing::wbxml (decode → encode must give the input back).
+libfuzzer_sys::fuzz_target!(|data: &[u8]| m2msim_codec::fuzzing::wbxml(data));

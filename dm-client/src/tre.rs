@@ -25,6 +25,12 @@
 //!   `SHOID` and `Version` from the package header (when it decodes) and sets State 10.
 //! - Validation: writing `TRE/ValidationNonce` regenerates `TRE/ValidationData` for that nonce. In
 //!   autonomous mode the TRE refuses to produce a report (and to run AKA) when its own check fails.
+//! - The MCIM provisioning context of the bootstrap ([`Tre::set_prov_ctx`], `Boot/MCIMProvCtx`) binds
+//!   Install to the SHO the M2ME was registered with: its SHO key (when present) must have signed the
+//!   package, and a package whose SHOID differs from the context's, or whose MCIMID differs from the one
+//!   the context announces, is refused with Result 405 (rejected by policy). Order: after the header checks
+//!   (400/408) and PfCRef (403), before the signature and decryption (402/404): a package for this TRE from
+//!   the wrong SHO is a policy matter, and nothing of it is decrypted.
 //! - K and OPc stay inside the TRE (in [`McimPlaintext`]'s redacted, zeroizing [`SecretBytes`]); no node
 //!   holds them.
 
@@ -36,6 +42,7 @@ use m2msim_codec::mo::m2msimmobj::{
     self as mobj, McimItem, McimLeaf, McimPaths, McimTarget, Operation, ResultCode, State, path,
 };
 use m2msim_codec::mo::mcim::{McimPlaintext, ProtectedPackage, SecretBytes};
+use m2msim_codec::mo::prov_ctx::McimProvCtx;
 use m2msim_codec::mo::validation::{Measurement, ValidationData, ValidationMode};
 use m2msim_codec::reader::Decode;
 use m2msim_codec::syncml::codes::StatusCode;
@@ -121,6 +128,7 @@ struct Core {
     pfc_key: SecretKey,
     attestation: SigningKey,
     sho_key: Option<VerifyingKey>,
+    prov_ctx: Option<McimProvCtx>,
     provisional: Option<Subscription>,
     mcims: BTreeMap<String, McimSlot>,
     active: Option<(String, Subscription)>,
@@ -163,6 +171,7 @@ impl Tre {
             pfc_key,
             attestation,
             sho_key: None,
+            prov_ctx: None,
             provisional: None,
             mcims: BTreeMap::new(),
             active: None,
@@ -207,6 +216,17 @@ impl Tre {
     /// Sets the SHO key that verifies package signatures (from the MCIM provisioning context).
     pub fn set_sho_key(&self, key: Option<VerifyingKey>) {
         self.lock().sho_key = key;
+    }
+
+    /// Sets the MCIM provisioning context of the bootstrap (`Boot/MCIMProvCtx`, S3-090905 step 10): its
+    /// SHO key (when present and a P-256 key) becomes the key that verifies package signatures, and
+    /// Install refuses with Result 405 a package whose SHOID or MCIMID differs from the context's (see the
+    /// module docs). `None` clears both.
+    pub fn set_prov_ctx(&self, ctx: Option<McimProvCtx>) {
+        let key = ctx.as_ref().and_then(|c| c.sho_key.as_deref()).and_then(prot::pfc_public_key);
+        let mut c = self.lock();
+        c.sho_key = key.map(VerifyingKey::from);
+        c.prov_ctx = ctx;
     }
 
     /// The State of an MCIM.
@@ -398,8 +418,11 @@ impl TrePlugin {
     fn install_now(&self, name: &str) -> Result<(), ResultCode> {
         let mut c = self.tre.lock();
         let c = &mut *c;
-        let verifier =
-            Verifier { sho_key: c.sho_key.as_ref(), require_signature: c.config.require_signature };
+        let verifier = Verifier {
+            sho_key: c.sho_key.as_ref(),
+            require_signature: c.config.require_signature,
+            prov_ctx: c.prov_ctx.as_ref(),
+        };
         let slot = c.mcims.get_mut(name).ok_or(ResultCode::InstallFailure)?;
         let bytes = slot.package.as_deref().ok_or(ResultCode::MalformedPackage)?;
         let plain = prot::unprotect_bytes(bytes, &c.pfc_key, verifier).map_err(|e| e.result_code())?;

@@ -17,7 +17,8 @@
 //!   require it ([`Verifier::require_signature`]).
 //! - **Result codes** of a failed unprotect ([`UnprotectError::result_code`]): 400 the bytes or field
 //!   sizes are wrong or the version is unknown; 408 the algorithm is not implemented; 403 the PfCRef is not
-//!   this TRE's; 402 integrity: the signature is bad (or missing when required) or the AEAD tag does not
+//!   this TRE's; 405 the package is not the one the MCIM provisioning context announced (SHOID, MCIMID;
+//!   only with [`Verifier::prov_ctx`]); 402 integrity: the signature is bad (or missing when required) or the AEAD tag does not
 //!   verify (which covers any change to `80`–`86`, the ciphertext and the tag); 404 decryption: the
 //!   ephemeral key is not a P-256 point, or the authenticated plaintext is not an MCIM plaintext.
 //!   The checks run in that order, so a package for another TRE is reported as 403 before any crypto.
@@ -30,6 +31,7 @@ use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use m2msim_codec::mo::m2msimmobj::ResultCode;
 use m2msim_codec::mo::mcim::{McimPlaintext, ProtectedPackage, ProtectionAlg, VERSION_1};
+use m2msim_codec::mo::prov_ctx::McimProvCtx;
 use m2msim_codec::mo::validation::ValidationData;
 use m2msim_codec::reader::{Decode, Encode};
 use m2msim_codec::sim::{EfIccid, PlmnId};
@@ -172,6 +174,10 @@ pub enum UnprotectError {
     /// 403: the package is encrypted to another PfC.
     #[error("the package's PfCRef is not this TRE's")]
     NotForThisTre,
+    /// 405: the package is not the one the MCIM provisioning context announced (another SHOID or
+    /// MCIMID).
+    #[error("rejected by policy: {0}")]
+    Policy(&'static str),
     /// 402: the SHO signature is bad or missing.
     #[error("SHO signature: {0}")]
     Signature(&'static str),
@@ -191,6 +197,7 @@ impl UnprotectError {
             Self::Malformed(_) => ResultCode::MalformedPackage,
             Self::AlgorithmNotImplemented => ResultCode::NotImplemented,
             Self::NotForThisTre => ResultCode::NotForThisTre,
+            Self::Policy(_) => ResultCode::RejectedByPolicy,
             Self::Signature(_) | Self::Integrity => ResultCode::IntegrityFailure,
             Self::Decryption(_) => ResultCode::DecryptionFailure,
         }
@@ -205,6 +212,10 @@ pub struct Verifier<'a> {
     pub sho_key: Option<&'a VerifyingKey>,
     /// Refuse unsigned packages.
     pub require_signature: bool,
+    /// The MCIM provisioning context of the bootstrap (`Boot/MCIMProvCtx`): a package whose SHOID differs
+    /// from its SHOID, or whose MCIMID differs from the MCIMID it announces, is refused (405). Checked
+    /// after PfCRef (403) and before the signature (402): nothing of such a package is decrypted.
+    pub prov_ctx: Option<&'a McimProvCtx>,
 }
 
 /// The TRE side: checks and decrypts the package bytes with the TRE's PfC secret key.
@@ -247,6 +258,16 @@ pub fn unprotect(
     let reference = pfc_ref(&own);
     if pkg.pfc_ref != reference {
         return Err(UnprotectError::NotForThisTre);
+    }
+    if let Some(ctx) = verifier.prov_ctx {
+        if pkg.sho_id != ctx.sho_id {
+            return Err(UnprotectError::Policy("SHOID differs from the provisioning context's"));
+        }
+        if ctx.mcim_id.as_ref().is_some_and(|id| *id != pkg.mcim_id) {
+            return Err(UnprotectError::Policy(
+                "MCIMID differs from the one the provisioning context announced",
+            ));
+        }
     }
     match (&pkg.signature, verifier.sho_key) {
         (Some(sig), Some(key)) => {

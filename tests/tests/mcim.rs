@@ -1,5 +1,6 @@
-//! S3-090905 end to end: the 21 steps over the DM engines (XML and WBXML), and the negative scenarios a
-//! user would try, each with the outcome visible in the summary.
+//! S3-090905 end to end: the 21 steps with the DM leg over real loopback HTTP (the DPF is an
+//! `m2msim-dm-server` on 127.0.0.1 with a SQLite store; XML and WBXML), and the negative scenarios a user
+//! would try, each with the outcome visible in the summary; one run with the DPF in-process.
 #![allow(clippy::unwrap_used)] // test code
 
 use m2msim_codec::mo::m2msimmobj::{ResultCode, State};
@@ -43,7 +44,21 @@ fn happy_path_xml() {
     assert_eq!(s.encoding, "xml");
     assert_eq!(s.dm_sessions, 2, "validation, then provisioning");
     assert!(!s.resumed);
+    assert!(s.dpf_addr.starts_with("http://127.0.0.1:") && s.dpf_addr.ends_with("/dm"), "{s:#?}");
+    assert!(s.transport.contains(&s.dpf_addr) && s.transport.contains("SQLite"), "{s:#?}");
     let d = details(&events);
+    // Over HTTP: every client message POSTed (the account's Addr first, then the server's RespURI), every
+    // answer an HTTP 200.
+    let ups: Vec<&&str> = d.iter().filter(|t| t.starts_with("M2ME -> DPF")).collect();
+    let downs: Vec<&&str> = d.iter().filter(|t| t.starts_with("DPF -> M2ME")).collect();
+    assert!(ups[0].starts_with(&format!("M2ME -> DPF  POST {} ", s.dpf_addr)), "{ups:#?}");
+    assert!(ups[1].contains(&format!("POST {}/s/", s.dpf_addr)), "RespURI: {ups:#?}");
+    assert!(ups.iter().all(|t| t.contains("POST http://127.0.0.1:")), "{ups:#?}");
+    assert!(
+        !downs.is_empty() && downs.iter().all(|t| t.starts_with("DPF -> M2ME  HTTP 200  MsgID")),
+        "{downs:#?}"
+    );
+    assert_eq!(ups.len() as u32, s.dm_messages);
     // The DM leg as it crossed the wire: package 1, the validation Gets, the Adds, the Execs, the alerts.
     assert!(d.iter().any(|t| t.starts_with("M2ME -> DPF") && t.contains("Alert 1201")), "{d:#?}");
     assert!(d.iter().any(|t| t.contains("Get ./M2MSIMMobj/TRE/ValidationData")), "{d:#?}");
@@ -161,12 +176,75 @@ fn session_breaks_after_the_add_and_the_dpf_resumes() {
     assert_eq!((adds, installs), (1, 2), "{d:#?}");
 }
 
+/// A run's summary and events with what differs between two HTTP servers (the address and port, the
+/// RespURI tokens, the bootstrap's MAC over the address) replaced by placeholders.
+fn normalised(s: &Summary, events: &[Event]) -> (String, Vec<String>) {
+    let scrub = |t: &str| {
+        let host = s.dpf_addr.trim_start_matches("http://").trim_end_matches("/dm");
+        let mut t = t.replace(&s.dpf_addr, "<dpf>").replace(host, "<dpf-host>");
+        // The bootstrap's MAC covers the DPF's address.
+        if let Some(i) = t.find("under K_boot").and_then(|k| t[k..].find(") = ").map(|j| k + j + 4)) {
+            t.replace_range(i..i + 16, "<mac>");
+        }
+        // `<dpf>/s/<32 hex digits>`
+        let mut out = String::new();
+        let mut rest = t.as_str();
+        while let Some(i) = rest.find("<dpf>/s/") {
+            let (head, tail) = rest.split_at(i + "<dpf>/s/".len());
+            out.push_str(head);
+            let token = tail.chars().take_while(char::is_ascii_hexdigit).count();
+            assert_eq!(token, 32, "{t}");
+            out.push_str("<token>");
+            rest = &tail[token..];
+        }
+        out.push_str(rest);
+        out
+    };
+    let summary = scrub(&serde_json::to_string(s).unwrap());
+    (summary, events.iter().map(|e| scrub(&format!("{e:?}"))).collect())
+}
+
 #[test]
 fn same_seed_same_run() {
     let (a, ea) = run(Options::default());
     let (b, eb) = run(Options::default());
-    assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
-    assert_eq!(ea, eb);
+    assert_ne!(a.dpf_addr, b.dpf_addr, "two servers, two ports");
+    let ((sa, ea), (sb, eb)) = (normalised(&a, &ea), normalised(&b, &eb));
+    assert_eq!(sa, sb);
+    for (i, (x, y)) in ea.iter().zip(&eb).enumerate() {
+        assert_eq!(x, y, "event {i}");
+    }
+    assert_eq!(ea.len(), eb.len());
     let (c, _) = run(Options { seed: 2, ..Options::default() });
     assert!(c.provisioned());
+}
+
+#[test]
+fn in_process_dpf_runs_the_same_steps_deterministically() {
+    let opts = || Options { in_process: true, ..Options::default() };
+    let (s, events) = happy(opts());
+    assert!(s.transport.starts_with("in-process"), "{s:#?}");
+    assert_eq!(s.dpf_addr, "https://dpf.ro.example/dm");
+    assert!(details(&events).iter().all(|t| !t.contains("POST ") && !t.contains("HTTP 200")));
+    let (b, eb) = run(opts());
+    assert_eq!(serde_json::to_string(&s).unwrap(), serde_json::to_string(&b).unwrap());
+    assert_eq!(events, eb);
+    // The same flow as over HTTP: the same steps and DM commands, message for message.
+    let (h, eh) = happy(Options::default());
+    let commands = |events: &[Event]| -> Vec<String> {
+        details(events).iter().filter_map(|t| t.split_once(" B): ").map(|(_, r)| r.to_owned())).collect()
+    };
+    assert_eq!((s.steps, s.results, s.dm_messages), (h.steps, h.results, h.dm_messages));
+    assert_eq!(commands(&events), commands(&eh));
+}
+
+#[test]
+fn package_from_another_sho_than_the_bootstrap_named_is_refused_with_405() {
+    let (s, _) = run(Options::with_fault(Fault::OtherSho));
+    assert!(!s.provisioned());
+    assert_eq!(s.results.get("install"), Some(&ResultCode::RejectedByPolicy.code()), "{s:#?}");
+    assert_eq!(s.results.get("activate"), None, "the DPF stops after the failed Install");
+    assert_eq!(s.sho_status, Some(405));
+    assert_eq!(s.state, Some(State::Failed.code()));
+    assert!(s.failures[0].contains("Exec Install -> Result 405"), "{s:#?}");
 }

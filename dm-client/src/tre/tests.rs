@@ -1,6 +1,7 @@
 use std::convert::Infallible;
 
 use m2msim_codec::mo::mcim::{McimPlaintext, ProtectedPackage, SecretBytes};
+use m2msim_codec::mo::prov_ctx::McimProvCtx;
 use m2msim_codec::reader::Encode;
 use m2msim_codec::sim::{EfIccid, EfImsi, PlmnId};
 use m2msim_scp80::milenage::Sqn;
@@ -273,4 +274,26 @@ fn bootstrap_mac_with_the_provisional_credential() {
     assert!(t.verify_bootstrap(&[3; 16], b"bootstrap", &mac));
     assert!(!t.verify_bootstrap(&[4; 16], b"bootstrap", &mac));
     let _ = ProtectedPackage::header; // the type is part of the TRE's API surface
+}
+
+#[test]
+fn install_checks_the_provisioning_context() {
+    let t = tre(ValidationMode::Remote, false);
+    let package = package_for(&t); // SHOID 001-01, MCIMID 8900101000000000123
+    let mut ctx = McimProvCtx::new(PlmnId::new("001", "02").unwrap());
+    let run = |ctx: Option<McimProvCtx>, name: &str| {
+        t.set_prov_ctx(ctx);
+        let mut tree = setup(&t);
+        deliver(&mut tree, name, package.clone());
+        exec(&mut tree, name, Operation::Install, "c").data
+    };
+    assert_eq!(run(Some(ctx.clone()), "m1"), b"405", "another SHO");
+    assert_eq!(t.state("m1"), Some(State::Failed));
+    assert_eq!(t.result("m1"), Some(ResultCode::RejectedByPolicy));
+    ctx.sho_id = PlmnId::new("001", "01").unwrap();
+    ctx.mcim_id = Some(EfIccid::from_digits("8900101000000000999").unwrap());
+    assert_eq!(run(Some(ctx.clone()), "m2"), b"405", "another MCIM than announced");
+    ctx.mcim_id = Some(EfIccid::from_digits("8900101000000000123").unwrap());
+    assert_eq!(run(Some(ctx), "m3"), b"200", "the SHO and MCIM announced");
+    assert_eq!(run(None, "m4"), b"200", "no context: no policy");
 }

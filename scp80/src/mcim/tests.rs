@@ -163,15 +163,19 @@ fn signed_package_verifies_and_requires_the_key() {
     let vk = VerifyingKey::from(&sho_key());
     let sig = pkg.signature.clone().unwrap();
     assert_eq!(sig.len(), 64);
-    let v = Verifier { sho_key: Some(&vk), require_signature: true };
+    let v = Verifier { sho_key: Some(&vk), require_signature: true, prov_ctx: None };
     assert_eq!(unprotect(&pkg, &tre_key(), v).unwrap(), plaintext());
     assert_eq!(
         unprotect(&pkg, &tre_key(), Verifier::default()),
         Err(UnprotectError::Signature("no SHO key to verify it"))
     );
     let other = VerifyingKey::from(&SigningKey::from_slice(&[0x23; 32]).unwrap());
-    let e = unprotect(&pkg, &tre_key(), Verifier { sho_key: Some(&other), require_signature: false })
-        .unwrap_err();
+    let e = unprotect(
+        &pkg,
+        &tre_key(),
+        Verifier { sho_key: Some(&other), require_signature: false, prov_ctx: None },
+    )
+    .unwrap_err();
     assert_eq!(e.result_code(), ResultCode::IntegrityFailure);
     let unsigned = package(false);
     assert_eq!(unprotect(&unsigned, &tre_key(), v), Err(UnprotectError::Signature("missing")));
@@ -185,6 +189,37 @@ fn other_tre_is_403() {
     assert_eq!(e.result_code().code(), 403);
 }
 
+#[test]
+fn package_other_than_the_provisioning_context_announced_is_405() {
+    let pkg = package(false);
+    let mut ctx = McimProvCtx::new(pkg.sho_id);
+    fn with(ctx: &McimProvCtx) -> Verifier<'_> {
+        Verifier { prov_ctx: Some(ctx), ..Verifier::default() }
+    }
+    assert_eq!(
+        unprotect(&pkg, &tre_key(), with(&ctx)).unwrap(),
+        plaintext(),
+        "same SHO, no MCIMID announced"
+    );
+    ctx.mcim_id = Some(pkg.mcim_id.clone());
+    assert_eq!(unprotect(&pkg, &tre_key(), with(&ctx)).unwrap(), plaintext(), "the MCIMID announced");
+    ctx.mcim_id = Some(EfIccid::from_digits("8949001000000000017").unwrap());
+    let e = unprotect(&pkg, &tre_key(), with(&ctx)).unwrap_err();
+    assert_eq!(
+        (e.result_code().code(), e),
+        (405, UnprotectError::Policy("MCIMID differs from the one the provisioning context announced"))
+    );
+    let other_sho = McimProvCtx::new(PlmnId::new("001", "99").unwrap());
+    let e = unprotect(&pkg, &tre_key(), with(&other_sho)).unwrap_err();
+    assert_eq!(
+        (e.result_code().code(), e),
+        (405, UnprotectError::Policy("SHOID differs from the provisioning context's"))
+    );
+    // PfCRef comes first: another TRE's package from another SHO is 403.
+    let other = SecretKey::from_slice(&[0x12; 32]).unwrap();
+    assert_eq!(unprotect(&pkg, &other, with(&other_sho)).unwrap_err().result_code().code(), 403);
+}
+
 /// Flip every byte of the encoded package: each gives the Result code its field calls for, never success
 /// and never a panic.
 #[test]
@@ -192,7 +227,7 @@ fn tamper_every_byte() {
     let vk = VerifyingKey::from(&sho_key());
     for signed in [false, true] {
         let b = package(signed).encode();
-        let verifier = Verifier { sho_key: signed.then_some(&vk), require_signature: false };
+        let verifier = Verifier { sho_key: signed.then_some(&vk), require_signature: false, prov_ctx: None };
         let pkg = ProtectedPackage::decode_exact(&b).unwrap();
         // Where each field's value starts and ends (header sizes: outer 30 81|82 LL).
         let hdr = if b[1] == 0x82 { 4 } else { 3 };

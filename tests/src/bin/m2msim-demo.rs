@@ -17,7 +17,7 @@ use m2msim_scenarios::subscription_change::{Alt, Event, Options, Scenario, Summa
 #[command(
     name = "m2msim-demo",
     version,
-    after_help = "Examples:\n  m2msim-demo\n  m2msim-demo mcim --trace\n  m2msim-demo mcim --wbxml --fault foreign-pfc\n  m2msim-demo subscription-change --alt 3a --devices 10000\n  m2msim-demo subscription-change --alt 3b --devices 2 --trace"
+    after_help = "Examples:\n  m2msim-demo\n  m2msim-demo mcim --trace\n  m2msim-demo mcim --wbxml --fault foreign-pfc\n  m2msim-demo mcim --in-process --fault break-after-add\n  m2msim-demo subscription-change --alt 3a --devices 10000\n  m2msim-demo subscription-change --alt 3b --devices 2 --trace"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -55,6 +55,13 @@ struct McimArgs {
     /// The summary as JSON on stdout (steps go to stderr).
     #[arg(long)]
     json: bool,
+    /// Run the DPF in-process (client and server engines joined directly) instead of as a DM server
+    /// over loopback HTTP.
+    #[arg(long)]
+    in_process: bool,
+    /// Keep the HTTP DPF's SQLite store in this directory (default: in memory).
+    #[arg(long, value_name = "DIR", conflicts_with = "in_process")]
+    data_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -67,6 +74,8 @@ enum FaultArg {
     FlippedCiphertext,
     /// Exec Activate before Install: Result 409.
     ExecWrongState,
+    /// The bootstrap names another SHO than the one sending the MCIM: Result 405.
+    OtherSho,
     /// The connection breaks after the Add: the DPF resumes in the next session.
     BreakAfterAdd,
 }
@@ -225,10 +234,19 @@ fn provision(args: &McimArgs) -> Result<mcim::Summary, String> {
         FaultArg::ForeignPfc => mcim::Fault::ForeignPfc,
         FaultArg::FlippedCiphertext => mcim::Fault::FlippedCiphertext,
         FaultArg::ExecWrongState => mcim::Fault::ExecWrongState,
+        FaultArg::OtherSho => mcim::Fault::OtherSho,
         FaultArg::BreakAfterAdd => mcim::Fault::BreakAfterAdd,
     });
     let base = if args.large { mcim::Options::large_object() } else { mcim::Options::default() };
-    let opts = mcim::Options { wbxml: args.wbxml, trace: args.trace, seed: args.seed, fault, ..base };
+    let opts = mcim::Options {
+        wbxml: args.wbxml,
+        trace: args.trace,
+        seed: args.seed,
+        fault,
+        in_process: args.in_process,
+        data_dir: args.data_dir.clone(),
+        ..base
+    };
     let json = args.json;
     let t = Instant::now();
     let mut scenario = mcim::Scenario::new(opts, move |e| print_mcim_event(e, json));
@@ -247,7 +265,16 @@ fn main() -> ExitCode {
         Some(Cmd::Mcim(a)) => (vec![a], Vec::new()),
         Some(Cmd::SubscriptionChange(a)) => (Vec::new(), vec![a]),
         None => (
-            vec![McimArgs { trace: false, wbxml: false, fault: None, large: false, seed: 1, json: false }],
+            vec![McimArgs {
+                trace: false,
+                wbxml: false,
+                fault: None,
+                large: false,
+                seed: 1,
+                json: false,
+                in_process: false,
+                data_dir: None,
+            }],
             [AltArg::A3a, AltArg::A3b]
                 .into_iter()
                 .map(|alt| ChangeArgs { alt, devices: 5, trace: false, seed: 1, json: false })

@@ -15,7 +15,8 @@
 //!    (address, and the credentials both ways, see [`m2msim_m2m::BootCredential`]) and
 //!    `./M2MSIMMobj/Boot/*` (PCID, DPF and SHO addresses, the MCIM provisioning context with the SHO's
 //!    signature key), MAC'd under K_boot from the PCID's AKA run. The TRE checks the MAC, the M2ME applies
-//!    it ([`bootstrap::apply`]) and can now open a management session with the DPF.
+//!    it (`m2msim_dm_client::provision::apply_bootstrap_with`, restricted to Adds under `./DMAcc` and
+//!    `./M2MSIMMobj/Boot`) and can now open a management session with the DPF.
 //! 12. The DRF registers the M2ME with the SHO (PCID, TREID, DPF).
 //! 13. The SHO retrieves the PfC and a fresh validation report from the M2ME through the DPF (DM session 1:
 //!    Replace `TRE/ValidationNonce`, Get `TRE/PfC`, Get `TRE/ValidationData`), and sends them with the M2ME's
@@ -33,11 +34,13 @@
 //!
 //! [`Fault`]s inject what a user would want to see fail; the [`Summary`] reports the outcome and its cause.
 
-pub mod bootstrap;
 pub mod dm;
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use m2msim_codec::dm::ddf::Format;
 use m2msim_codec::mo::m2msimmobj::{self as mobj, McimLeaf, McimPaths, Operation, ResultCode, State, path};
@@ -51,21 +54,26 @@ use m2msim_codec::syncml::{Command, Data, SyncMl, Wire};
 use m2msim_codec::xml::Mode;
 use m2msim_dm_client::mo::devinfo::DevInfo;
 use m2msim_dm_client::mo::dmacc::{self, Layout};
+use m2msim_dm_client::provision::{self, BootstrapPolicy};
 use m2msim_dm_client::session::{self as client, ClientConfig, DmClient, Outcome as ClientOutcome};
 use m2msim_dm_client::tre::{AkaResponse, Tre, TreConfig};
 use m2msim_dm_client::tree::{DmTime, DmTree};
 use m2msim_dm_server::directory::{AuthScheme, Credentials, DeviceRecord, InMemoryDirectory};
 use m2msim_dm_server::operation::{OpId, cmd};
 use m2msim_dm_server::session::SessionConfig;
+use m2msim_dm_server::store::{SqliteStore, Store};
 use m2msim_m2m::{BootCredential, Ccif, Dpf, Drf, Icf, Pva, Registration, Sho, Verdict, Vno};
 use m2msim_scp80::mcim::p256::ecdsa::{SigningKey, VerifyingKey};
 use m2msim_scp80::mcim::p256::{PublicKey, SecretKey};
-use m2msim_scp80::mcim::{pfc_der, pfc_public_key, pfc_ref};
+use m2msim_scp80::mcim::{pfc_der, pfc_ref};
 use rand_core::{TryCryptoRng, TryRng};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use self::dm::{Delivery, Direction, DmLink, DpfJobs, InProcessDpf, Planned, SessionRun};
+use self::dm::{
+    Delivery, Direction, DmLink, DpfJobs, Hop, HttpDpf, InProcessDpf, LinkError, Planned, SessionRun,
+    StagedStore,
+};
 
 /// The M2ME's device identifier (`./DevInfo/DevId`, the DPF's device record).
 pub const DEV_ID: &str = "IMEI:356938035643809";
@@ -94,6 +102,9 @@ pub enum Fault {
     FlippedCiphertext,
     /// The DPF sends Exec Activate before Install: Result 409, no state change.
     ExecWrongState,
+    /// The bootstrap's MCIM provisioning context names another SHO than the one sending the MCIM:
+    /// Install reports Result 405 (rejected by policy), nothing is decrypted.
+    OtherSho,
     /// The connection breaks after the Add's status and before the Exec reaches the M2ME: the DPF resumes
     /// in the M2ME's next session.
     BreakAfterAdd,
@@ -115,12 +126,26 @@ pub struct Options {
     pub plmn_list: usize,
     /// The client's MaxMsgSize.
     pub max_msg_size: u64,
+    /// Run the DPF in-process (engines joined directly, virtual clock) instead of as a DM server over
+    /// loopback HTTP.
+    pub in_process: bool,
+    /// Where the HTTP DPF keeps its SQLite store (`None`: in memory).
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for Options {
-    /// XML, no trace, seed 1, no fault, 4 PLMNs, 16 KiB messages.
+    /// XML, no trace, seed 1, no fault, 4 PLMNs, 16 KiB messages, over HTTP with the store in memory.
     fn default() -> Self {
-        Self { wbxml: false, trace: false, seed: 1, fault: None, plmn_list: 4, max_msg_size: 16 * 1024 }
+        Self {
+            wbxml: false,
+            trace: false,
+            seed: 1,
+            fault: None,
+            plmn_list: 4,
+            max_msg_size: 16 * 1024,
+            in_process: false,
+            data_dir: None,
+        }
     }
 }
 
@@ -165,6 +190,9 @@ pub struct Summary {
     pub encoding: String,
     /// What carried the DM leg.
     pub transport: String,
+    /// The DPF's address (the DMAcc `Addr` the bootstrap gave the M2ME): the HTTP server's URL, or the
+    /// nominal address in-process.
+    pub dpf_addr: String,
     /// The fault injected.
     pub fault: Option<Fault>,
     /// The step numbers reported, in order.
@@ -215,6 +243,9 @@ pub enum ScenarioError {
     /// The DM client engine was misused.
     #[error("DM client: {0}")]
     Client(#[from] client::SessionError),
+    /// The DPF (its server or store) could not start.
+    #[error("DPF: {0}")]
+    Dpf(String),
 }
 
 /// A deterministic random source: SHA-256 in counter mode over the seed (test and demo use only).
@@ -299,7 +330,6 @@ pub struct Scenario {
     opts: Options,
     observer: Box<dyn FnMut(&Event)>,
     summary: Summary,
-    link: Option<Box<dyn DmLink>>,
 }
 
 impl std::fmt::Debug for Scenario {
@@ -308,15 +338,41 @@ impl std::fmt::Debug for Scenario {
     }
 }
 
+/// Where the DPF's device records go (the DRF shares the bootstrap's credentials with the DPF).
+enum DeviceRegistry {
+    /// The in-process DPF's directory.
+    Memory(InMemoryDirectory),
+    /// The DM server's store.
+    Store(Arc<dyn Store>),
+}
+
+impl DeviceRegistry {
+    fn put(&self, record: DeviceRecord) -> Result<(), ScenarioError> {
+        match self {
+            Self::Memory(d) => {
+                d.insert(record);
+                Ok(())
+            }
+            Self::Store(s) => s.put_device(&record).map_err(|e| ScenarioError::Dpf(e.to_string())),
+        }
+    }
+}
+
+/// The host (and port) of a URL: `http://127.0.0.1:8080/dm` → `127.0.0.1:8080`.
+fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split('/').next().unwrap_or(rest)
+}
+
 /// The measured components of the M2ME (name, what is measured).
 const COMPONENTS: [(&str, &str); 3] =
     [("boot", "bootloader 2.1"), ("os", "m2m-os 4.7"), ("mcim-app", "mcim application 1.0")];
 
 impl Scenario {
-    /// A scenario with `observer` receiving its events; the DM leg runs in-process.
+    /// A scenario with `observer` receiving its events.
     #[must_use]
     pub fn new(opts: Options, observer: impl FnMut(&Event) + 'static) -> Self {
-        Self { opts, observer: Box::new(observer), summary: Summary::default(), link: None }
+        Self { opts, observer: Box::new(observer), summary: Summary::default() }
     }
 
     fn step(&mut self, number: u8, actors: &str, text: impl Into<String>) {
@@ -402,6 +458,11 @@ impl Scenario {
         let config = ClientConfig { wire, max_msg_size: self.opts.max_msg_size, ..ClientConfig::default() };
         let mut m2me = DmClient::new(tree, config, client::SeededNonces::new(seed));
         let mut sho = Sho::new(plmn("001", "02")?, 100, Some(signing_key(seed, "sho-signature")?));
+        // The RO's DPF: a DM server on loopback (or in-process).
+        let (mut link, jobs, registry) = self.start_dpf(seed)?;
+        let dpf_addr = link.address();
+        self.summary.transport = link.name();
+        self.summary.dpf_addr = dpf_addr.clone();
         if self.opts.plmn_list > 0 {
             let list = (0..self.opts.plmn_list)
                 .map(|i| plmn(&format!("{:03}", 200 + i % 700), &format!("{:02}", i / 700 + 1)))
@@ -443,7 +504,7 @@ impl Scenario {
             }
         };
         self.step(5, "VNO <-> M2ME", format!("AKA: RAND/AUTN to the TRE, RES {} = XRES", hex::encode(res)));
-        let vno = Vno { ro_destinations: vec![DRF_HOST.into(), DPF_SERVER_ID.into()] };
+        let vno = Vno { ro_destinations: vec![DRF_HOST.into(), host_of(&dpf_addr).to_owned()] };
         let Some(policy) = vno.authenticate(&pcid.imsi, &av, &res) else {
             self.fail("step 5: RES differs from XRES");
             return Ok(self.finish());
@@ -456,7 +517,8 @@ impl Scenario {
         );
 
         // --- 7–12: discovery and registration ---------------------------------------------------------
-        if !policy.allows(DRF_HOST) || policy.allows("www.example.com") {
+        if !policy.allows(DRF_HOST) || !policy.allows(host_of(&dpf_addr)) || policy.allows("www.example.com")
+        {
             self.fail("step 7: the provisional connectivity policy is wrong");
             return Ok(self.finish());
         }
@@ -466,7 +528,7 @@ impl Scenario {
         drf.register(
             &pcid.imsi,
             Registration {
-                dpf_addr: DPF_ADDR.into(),
+                dpf_addr: dpf_addr.clone(),
                 dpf_server_id: DPF_SERVER_ID.into(),
                 sho: sho.plmn,
                 sho_addr: sho.plmn.to_string(),
@@ -497,7 +559,10 @@ impl Scenario {
             },
         ];
         let sho_key = sho.verifying_key().ok_or(ScenarioError::Setup("SHO key"))?;
-        let mut ctx = McimProvCtx::new(sho.plmn);
+        // With the OtherSho fault, the M2ME is registered with another SHO than the one that will send it
+        // an MCIM (its key is still the issuing SHO's, so only the SHOID check can catch it).
+        let registered_sho = if fault == Some(Fault::OtherSho) { plmn("001", "03")? } else { sho.plmn };
+        let mut ctx = McimProvCtx::new(registered_sho);
         ctx.sho_key = Some(spki(&sho_key));
         ctx.transaction_id = Some(derive(seed, "transaction")[..8].to_vec());
         let Some(registration) = drf.lookup(&pcid.imsi).cloned() else {
@@ -509,12 +574,11 @@ impl Scenario {
             return Ok(self.finish());
         };
         // The DRF shares the account's credentials with the DPF (its device directory).
-        let directory = InMemoryDirectory::new();
-        directory.insert(DeviceRecord {
+        registry.put(DeviceRecord {
             device_id: DEV_ID.into(),
             client: Credentials::new(AuthScheme::Md5, pcid.imsi.clone(), client_pw.clone(), client_nonce),
             server: Some(Credentials::new(AuthScheme::Md5, DPF_SERVER_ID, server_pw.clone(), server_nonce)),
-        });
+        })?;
         self.step(
             9,
             "DRF",
@@ -540,22 +604,27 @@ impl Scenario {
             self.fail("step 11: the bootstrap MAC does not verify");
             return Ok(self.finish());
         }
-        let applied = match bootstrap::apply(m2me.tree_mut(), &boot.message, *now) {
+        // Only Adds, only under ./DMAcc and ./M2MSIMMobj/Boot, all checked before anything is written.
+        let policy = BootstrapPolicy::restricted(["./DMAcc", path::BOOT]);
+        let accounts = match provision::apply_bootstrap_with(m2me.tree_mut(), &boot.message, *now, &policy) {
             Ok(a) => a,
             Err(e) => {
                 self.fail(format!("step 11: bootstrap refused: {e}"));
                 return Ok(self.finish());
             }
         };
-        let ctx_ok = m2me
+        // The TRE takes the MCIM provisioning context from its Boot node: the SHO's signature key, and the
+        // SHOID (and MCIMID, when announced) every package must carry.
+        let prov_ctx = m2me
             .tree()
             .text(path::BOOT_MCIM_PROV_CTX)
             .and_then(|h| hex::decode(h).ok())
-            .and_then(|b| McimProvCtx::decode_exact(&b).ok())
-            .and_then(|c| c.sho_key)
-            .and_then(|k| pfc_public_key(&k))
-            .map(VerifyingKey::from);
-        tre.set_sho_key(ctx_ok);
+            .and_then(|b| McimProvCtx::decode_exact(&b).ok());
+        if prov_ctx.is_none() {
+            self.fail("step 11: the bootstrap carries no MCIM provisioning context");
+            return Ok(self.finish());
+        }
+        tre.set_prov_ctx(prov_ctx);
         if tre.grant_server(m2me.tree_mut(), DPF_SERVER_ID, *now).is_err() {
             return Err(ScenarioError::Setup("M2MSIMMobj ACLs"));
         }
@@ -563,9 +632,9 @@ impl Scenario {
             11,
             "M2ME",
             format!(
-                "the TRE verifies the MAC (K_boot from the PCID's AKA); {} nodes applied: account ./DMAcc/{ACCOUNT} for {} and ./M2MSIMMobj/Boot/*; SHO signature key from MCIMProvCtx; ./M2MSIMMobj opened to the DPF",
-                applied.nodes.len(),
-                applied.accounts.first().map_or("?", |a| a.server_id.as_str())
+                "the TRE verifies the MAC (K_boot from the PCID's AKA); {adds} Adds applied (only ./DMAcc and ./M2MSIMMobj/Boot allowed): account ./DMAcc/{ACCOUNT} for {} at {}, and ./M2MSIMMobj/Boot/*; SHO signature key from MCIMProvCtx; ./M2MSIMMobj opened to the DPF",
+                accounts.first().map_or("?", |a| a.server_id.as_str()),
+                accounts.first().map_or("?", |a| a.addr.as_str())
             ),
         );
         self.step(
@@ -575,13 +644,6 @@ impl Scenario {
         );
 
         // --- 13–15: validation ----------------------------------------------------------------------
-        let jobs = DpfJobs::new(DEV_ID);
-        let session_config = SessionConfig::default();
-        let mut link: Box<dyn DmLink> = match self.link.take() {
-            Some(l) => l,
-            None => Box::new(InProcessDpf::new(directory, jobs.clone(), session_config, seed)),
-        };
-        self.summary.transport = link.name();
         let nonce = derive(seed, "validation-nonce")[..16].to_vec();
         let before = jobs.released().len();
         jobs.plan(vec![vec![
@@ -819,10 +881,26 @@ impl Scenario {
         self.summary.clone()
     }
 
-    /// Uses `link` for the DM leg instead of the in-process DPF (the link must host a DPF that has the
-    /// device's record and the job store the scenario plans on: see [`dm::DpfJobs`]).
-    pub fn set_link(&mut self, link: Box<dyn DmLink>) {
-        self.link = Some(link);
+    /// Starts the DPF: over HTTP (a DM server on loopback on a SQLite store, the staged plan served
+    /// through [`StagedStore`]) or in-process.
+    fn start_dpf(&self, seed: u64) -> Result<(Box<dyn DmLink>, DpfJobs, DeviceRegistry), ScenarioError> {
+        let session_config = SessionConfig::default();
+        if self.opts.in_process {
+            let directory = InMemoryDirectory::new();
+            let jobs = DpfJobs::new(DEV_ID);
+            let link = InProcessDpf::new(DPF_ADDR, directory.clone(), jobs.clone(), session_config, seed);
+            return Ok((Box::new(link), jobs, DeviceRegistry::Memory(directory)));
+        }
+        let (store, note) = match &self.opts.data_dir {
+            Some(dir) => (SqliteStore::open(dir), format!("SQLite store in {}", dir.display())),
+            None => (SqliteStore::in_memory(), "SQLite store in memory".to_owned()),
+        };
+        let store: Arc<dyn Store> = Arc::new(store.map_err(|e| ScenarioError::Dpf(e.to_string()))?);
+        let jobs = DpfJobs::on_store(DEV_ID, store.clone());
+        let staged = Arc::new(StagedStore::new(store.clone(), jobs.clone()));
+        let link =
+            HttpDpf::start(staged, session_config, &note).map_err(|e| ScenarioError::Dpf(e.to_string()))?;
+        Ok((Box::new(link), jobs, DeviceRegistry::Store(store)))
     }
 
     /// One DM session, every message reported as it crosses; with `break_on_exec`, the first DPF message
@@ -838,34 +916,42 @@ impl Scenario {
         let session_id = self.summary.dm_sessions.to_string();
         let mut broken = !break_on_exec;
         let trace = self.opts.trace;
-        let observer = &mut self.observer;
+        let observer = RefCell::new(&mut self.observer);
         let summary = &mut self.summary;
-        let mut tap = |dir: Direction, body: &[u8]| {
-            let arrow = if dir == Direction::Up { "M2ME -> DPF" } else { "DPF -> M2ME" };
-            let line = dm::summarize(body);
-            if dir == Direction::Up {
+        let mut tap = |hop: Hop<'_>| {
+            let arrow = if hop.direction == Direction::Up { "M2ME -> DPF" } else { "DPF -> M2ME" };
+            let line = dm::summarize(hop.body);
+            let mut guard = observer.borrow_mut();
+            let observer: &mut dyn FnMut(&Event) = &mut **guard;
+            if hop.direction == Direction::Up {
                 cue_alert_steps(observer, summary, &line);
             }
-            observer(&Event::Detail(format!("{arrow}  {line}")));
+            let via = hop.via.map(|v| format!("{v}  ")).unwrap_or_default();
+            observer(&Event::Detail(format!("{arrow}  {via}{line}")));
             if trace {
-                for l in dm::render(body) {
+                for l in dm::render(hop.body) {
                     observer(&Event::Trace(l));
                 }
             }
-            if dir == Direction::Down && !broken {
-                let has_exec = SyncMl::decode(body, Mode::Lenient)
+            if hop.direction == Direction::Down && !broken {
+                let has_exec = SyncMl::decode(hop.body, Mode::Lenient)
                     .is_ok_and(|d| d.message.body.commands.iter().any(|c| matches!(c, Command::Exec(_))));
                 if has_exec {
                     broken = true;
                     observer(&Event::Detail(
-                        "fault: the connection breaks; this message never reaches the M2ME".into(),
+                        "fault: the connection breaks (the exchange is aborted after the DPF answered); this message never reaches the M2ME".into(),
                     ));
                     return Delivery::Lose;
                 }
             }
             Delivery::Deliver
         };
-        let run = dm::run_session(m2me, link, DPF_SERVER_ID, &session_id, now, &mut tap)?;
+        let mut failed = |e: &LinkError| {
+            let mut guard = observer.borrow_mut();
+            let observer: &mut dyn FnMut(&Event) = &mut **guard;
+            observer(&Event::Detail(format!("M2ME -> DPF  exchange failed: {e}")));
+        };
+        let run = dm::run_session(m2me, link, DPF_SERVER_ID, &session_id, now, &mut tap, &mut failed)?;
         self.summary.dm_messages += run.messages;
         Ok(run)
     }

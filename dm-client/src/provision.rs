@@ -232,9 +232,19 @@ pub fn apply_bootstrap_with(
     if r.is_ok() && policy.writes == BootstrapWrites::Local {
         r = rewrite_accounts(tree, now, &before);
     }
+    // Decided before the commit, so that a message installing no account leaves the tree unchanged too.
+    let result = r.and_then(|()| {
+        let all = DmAccount::all(tree);
+        let added: Vec<DmAccount> = all.iter().filter(|a| !before.contains(&a.uri())).cloned().collect();
+        match (added.is_empty(), all.is_empty()) {
+            (_, true) => Err(BootstrapError::NoAccount),
+            (true, false) => Ok(all),
+            (false, false) => Ok(added),
+        }
+    });
     if !in_atomic {
-        match &r {
-            Ok(()) => {
+        match &result {
+            Ok(_) => {
                 let _ = tree.commit();
             }
             Err(_) => {
@@ -242,13 +252,7 @@ pub fn apply_bootstrap_with(
             }
         }
     }
-    r?;
-    let added: Vec<DmAccount> =
-        DmAccount::all(tree).into_iter().filter(|a| !before.contains(&a.uri())).collect();
-    if added.is_empty() && DmAccount::all(tree).is_empty() {
-        return Err(BootstrapError::NoAccount);
-    }
-    Ok(if added.is_empty() { DmAccount::all(tree) } else { added })
+    result
 }
 
 /// Writes every account the message created again through [`DmAccount::write`] (its ACL and AppAuth

@@ -3,10 +3,12 @@
 //!
 //! The parties: the M2ME (a [`DmClient`] whose tree holds `./DevInfo`, `./DMAcc` and `./M2MSIMMobj` with
 //! the simulated TRE's plugin, `m2msim_dm_client::tre`), and the roles of `m2msim_m2m`: CCIF, ICF, VNO,
-//! DRF, DPF (here the DM server: [`ServerSession`](m2msim_dm_server::session::ServerSession)s fed by the
-//! staged job store [`dm::DpfJobs`]), SHO and PVA. The DM leg is a real OMA DM 1.2 session (XML or WBXML)
-//! carried by a [`dm::DmLink`]; the radio and core-network legs (attach, AKA, the RO's internal messages,
-//! the SHO–PVA and SHO–DPF interfaces) are direct calls, as the contribution does not specify them.
+//! DRF, DPF (the DM server, fed by the staged job plan [`dm::DpfJobs`]), SHO and PVA. The DM leg is a real
+//! OMA DM 1.2 session (XML or WBXML) carried by a [`dm::DmLink`]: by default over loopback HTTP to an
+//! `m2msim-dm-server` started on 127.0.0.1 with a SQLite store ([`dm::HttpDpf`]; the bootstrap's DMAcc
+//! `Addr` is its URL, each message and its HTTP status is reported), or in-process with
+//! [`Options::in_process`]. The radio and core-network legs (attach, AKA, the RO's internal messages, the
+//! SHO–PVA and SHO–DPF interfaces) are direct calls, as the contribution does not specify them.
 //!
 //! 1–6. The M2ME attaches to a VNO with its PCID (from the CCIF at manufacture); the VNO gets an AV from the
 //!    ICF, runs AKA with the TRE (RES = XRES), and grants provisional connectivity that reaches only the RO.

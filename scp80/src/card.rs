@@ -34,7 +34,9 @@
 //! 8. Padding: PCNTR larger than the data: `05` when ciphered, else `06`.
 //!
 //! Then the new counter is stored (persisted before the data is given out; a store failure gives `06`)
-//! and the outcome is `00` with the plaintext secured data, padding removed.
+//! and the outcome is `00` with the plaintext secured data, padding removed. (Steps 7 and 8 have no side
+//! effects and are computed before step 6, so that the counter is read, checked and stored in one
+//! [`CounterStore::check_and_set`]; the statuses are those of the order above.)
 //!
 //! # The PoR
 //!
@@ -574,46 +576,57 @@ impl<A> CardSecurity<A> {
         let Some((received_rc, padded)) = rest.split_at_checked(rc_len) else {
             return fail(out, PorStatus::UnidentifiedSecurityError, Rejection::Malformed);
         };
-        // 6. Counter.
-        let received = Counter::from_bytes(cntr.0);
-        let checks_counter = matches!(spi.counter_mode(), CounterMode::Higher | CounterMode::OneHigher);
-        if let (true, Some(kvn)) = (checks_counter, keys.counter_kvn) {
-            let stored = match self.counters.current(&self.card, kvn) {
-                Ok(s) => s,
-                Err(_) => return fail(out, PorStatus::UnidentifiedSecurityError, Rejection::CounterStore),
-            };
-            if stored == Counter::MAX {
-                return fail(out, PorStatus::CntrBlocked, Rejection::CounterBlocked);
+        // 7. RC/CC and 8. padding are computed first (they have no side effects), so that step 6 reads,
+        // checks and stores the counter in one call to the store; a counter verdict still comes first.
+        let checksum_ok = match keys.checksum {
+            Some(ck) => {
+                verify_field(ck, &[packet.get(..secured_at).unwrap_or_default(), fixed, padded], received_rc)
             }
-            if received < stored {
-                return fail(out, PorStatus::CntrLow, Rejection::CounterLow);
-            }
-            if received == stored {
-                return fail(out, self.policy.replay_status, Rejection::CounterReplay);
-            }
-            if spi.counter_mode() == CounterMode::OneHigher && stored.next() != Some(received) {
-                return fail(out, PorStatus::CntrHigh, Rejection::CounterHigh);
-            }
-        }
-        // 7. RC/CC.
-        if let Some(ck) = keys.checksum {
-            let head = packet.get(..secured_at).unwrap_or_default();
-            if !verify_field(ck, &[head, fixed, padded], received_rc) {
-                return fail(out, PorStatus::RcCcDsFailed, Rejection::ChecksumFailed);
-            }
-        }
-        // 8. Padding.
-        let Some(keep) = padded.len().checked_sub(pcntr) else {
+            None => true,
+        };
+        let keep = padded.len().checked_sub(pcntr);
+        let late = if !checksum_ok {
+            Some((PorStatus::RcCcDsFailed, Rejection::ChecksumFailed))
+        } else if keep.is_none() {
             let status =
                 if spi.ciphered() { PorStatus::CipheringError } else { PorStatus::UnidentifiedSecurityError };
-            return fail(out, status, Rejection::PaddingTooLarge);
+            Some((status, Rejection::PaddingTooLarge))
+        } else {
+            None
         };
-        // Store the counter before giving the data out.
-        if let (true, Some(kvn)) = (checks_counter, keys.counter_kvn)
-            && self.counters.set(&self.card, kvn, received).is_err()
-        {
-            return fail(out, PorStatus::UnidentifiedSecurityError, Rejection::CounterStore);
+        // 6. Counter, then (once 7 and 8 passed) store it before giving the data out.
+        let received = Counter::from_bytes(cntr.0);
+        let mode = spi.counter_mode();
+        let verdict = match (matches!(mode, CounterMode::Higher | CounterMode::OneHigher), keys.counter_kvn) {
+            (true, Some(kvn)) => {
+                let mut verdict = None;
+                let mut accept = |stored: Counter| {
+                    verdict = if stored == Counter::MAX {
+                        Some((PorStatus::CntrBlocked, Rejection::CounterBlocked))
+                    } else if received < stored {
+                        Some((PorStatus::CntrLow, Rejection::CounterLow))
+                    } else if received == stored {
+                        Some((self.policy.replay_status, Rejection::CounterReplay))
+                    } else if mode == CounterMode::OneHigher && stored.next() != Some(received) {
+                        Some((PorStatus::CntrHigh, Rejection::CounterHigh))
+                    } else {
+                        late
+                    };
+                    verdict.is_none()
+                };
+                match self.counters.check_and_set(&self.card, kvn, received, &mut accept) {
+                    Ok(_) => verdict,
+                    Err(_) => Some((PorStatus::UnidentifiedSecurityError, Rejection::CounterStore)),
+                }
+            }
+            _ => late,
+        };
+        if let Some((status, why)) = verdict {
+            return fail(out, status, why);
         }
+        let Some(keep) = keep else {
+            return fail(out, PorStatus::UnidentifiedSecurityError, Rejection::PaddingTooLarge);
+        };
         let start = 6 + rc_len;
         plain.truncate(start + keep);
         let from = start.min(plain.len());

@@ -239,6 +239,29 @@ pub trait CounterStore: Send + Sync {
     /// # Errors
     /// I/O errors.
     fn set(&self, card: &CardId, kvn: Kvn, value: Counter) -> Result<(), CounterError>;
+
+    /// Receiving side, in one step: reads the current counter of (`card`, `kvn`) as
+    /// [`current`](Self::current) does, gives it to `accept`, and when `accept` returns true stores `value`
+    /// as [`set`](Self::set) does (persisted before this returns). Returns whether `value` was stored.
+    ///
+    /// The default calls [`current`](Self::current) then [`set`](Self::set); [`MemoryCounterStore`] does
+    /// both under one lock and one lookup (the card checks and stores a counter for every packet).
+    ///
+    /// # Errors
+    /// As [`current`](Self::current) (then `accept` is not called) and [`set`](Self::set).
+    fn check_and_set(
+        &self,
+        card: &CardId,
+        kvn: Kvn,
+        value: Counter,
+        accept: &mut dyn FnMut(Counter) -> bool,
+    ) -> Result<bool, CounterError> {
+        if !accept(self.current(card, kvn)?) {
+            return Ok(false);
+        }
+        self.set(card, kvn, value)?;
+        Ok(true)
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -296,6 +319,32 @@ impl CounterStore for MemoryCounterStore {
     fn set(&self, card: &CardId, kvn: Kvn, value: Counter) -> Result<(), CounterError> {
         self.with_slot(card, kvn, |v| *v = value.0);
         Ok(())
+    }
+
+    fn check_and_set(
+        &self,
+        card: &CardId,
+        kvn: Kvn,
+        value: Counter,
+        accept: &mut dyn FnMut(Counter) -> bool,
+    ) -> Result<bool, CounterError> {
+        let mut values = lock(&self.values);
+        let i = usize::from(kvn.get());
+        if let Some(slot) = values.get_mut(card).and_then(|a| a.get_mut(i)) {
+            let stored = accept(Counter(*slot));
+            if stored {
+                *slot = value.0;
+            }
+            return Ok(stored);
+        }
+        // Never used: the current value is zero, and the card's entry is created only to store.
+        if !accept(Counter::ZERO) {
+            return Ok(false);
+        }
+        if let Some(slot) = values.entry(card.clone()).or_insert([0; 16]).get_mut(i) {
+            *slot = value.0;
+        }
+        Ok(true)
     }
 }
 
@@ -645,6 +694,49 @@ mod tests {
             assert!(matches!(store.reserve(&a, kvn(4)), Err(CounterError::Exhausted { .. })));
         }
         assert_eq!(store.current(&a, kvn(4)).unwrap(), Counter::MAX);
+        // Card side in one step: `accept` sees the current value; refused stores nothing (a card never
+        // seen included), accepted stores the value.
+        let c = card("C");
+        let mut seen = Vec::new();
+        let v = |n| Counter::new(n).unwrap();
+        assert!(
+            !store
+                .check_and_set(&c, kvn(5), v(9), &mut |s| {
+                    seen.push(s.get());
+                    false
+                })
+                .unwrap()
+        );
+        assert_eq!(store.current(&c, kvn(5)).unwrap(), Counter::ZERO);
+        assert!(
+            store
+                .check_and_set(&c, kvn(5), v(9), &mut |s| {
+                    seen.push(s.get());
+                    true
+                })
+                .unwrap()
+        );
+        assert_eq!(store.current(&c, kvn(5)).unwrap().get(), 9);
+        assert!(
+            !store
+                .check_and_set(&c, kvn(5), v(20), &mut |s| {
+                    seen.push(s.get());
+                    false
+                })
+                .unwrap()
+        );
+        assert!(
+            store
+                .check_and_set(&c, kvn(5), v(7), &mut |s| {
+                    seen.push(s.get());
+                    true
+                })
+                .unwrap()
+        );
+        assert_eq!(seen, [0, 0, 9, 9]);
+        assert_eq!(store.current(&c, kvn(5)).unwrap().get(), 7);
+        // Other KVNs of the card untouched.
+        assert_eq!(store.current(&c, kvn(6)).unwrap(), Counter::ZERO);
     }
 
     #[test]

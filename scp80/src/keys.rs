@@ -435,6 +435,10 @@ pub struct Keyset {
     kik: Option<CipherKey>,
     crc16: Box<dyn ExpandedChecksum>,
     crc32: Box<dyn ExpandedChecksum>,
+    /// [`Keyset::kic_byte`] and [`Keyset::kid_byte`], computed once: every packet's key lookup compares
+    /// them.
+    kic_byte: u8,
+    kid_byte: u8,
 }
 
 impl Keyset {
@@ -443,7 +447,11 @@ impl Keyset {
     /// # Errors
     /// The provider's errors (key length, unsupported algorithm).
     pub fn new(provider: &dyn SecurityProvider, spec: KeysetSpec) -> Result<Self, CryptoError> {
+        let kic_byte = (spec.kvn.get() << 4) | spec.kic.algorithm.kic_nibble();
+        let kid_byte = (spec.kvn.get() << 4) | spec.kid.algorithm.kid_nibble();
         Ok(Self {
+            kic_byte,
+            kid_byte,
             kvn: spec.kvn,
             kic: CipherKey::new(provider, spec.kic)?,
             kid: ChecksumKey::new(provider, spec.kid)?,
@@ -480,13 +488,13 @@ impl Keyset {
     /// The KIc byte for packets sent with this keyset: KVN in b8..b5, the algorithm in b4..b1.
     #[must_use]
     pub const fn kic_byte(&self) -> u8 {
-        (self.kvn.get() << 4) | self.kic.spec.algorithm.kic_nibble()
+        self.kic_byte
     }
 
     /// The KID byte for packets sent with this keyset: KVN in b8..b5, the algorithm in b4..b1.
     #[must_use]
     pub const fn kid_byte(&self) -> u8 {
-        (self.kvn.get() << 4) | self.kid.spec.algorithm.kid_nibble()
+        self.kid_byte
     }
 
     /// The expanded cipher a received KIc byte asks for: its KVN must be this keyset's, and its algorithm

@@ -775,7 +775,8 @@ impl Verdict {
 
 /// SPI, KIc, KID and TAR of a job's packets: the KIc and KID bytes of its keyset.
 fn header_of(job: &Job) -> Result<CommandHeader, PacketError> {
-    let ks = job.keys.get(job.kvn).ok_or(PacketError::NoKeyset { field: "KIc", kvn: job.kvn.get() })?;
+    let ks =
+        job.keys.get(job.kvn).ok_or_else(|| PacketError::NoKeyset { field: "KIc", kvn: job.kvn.get() })?;
     Ok(CommandHeader { spi: job.spi, kic: Kic(ks.kic_byte()), kid: Kid(ks.kid_byte()), tar: job.tar })
 }
 

@@ -193,18 +193,26 @@ impl PacketKeys for Keyset {
 
 impl PacketKeys for Keysets {
     #[inline]
+    // Lazy on purpose: building the error eagerly costs a PacketError drop per lookup (callgrind).
+    #[allow(clippy::unnecessary_lazy_evaluations)]
     fn cipher(&self, kic: Kic) -> Result<&dyn ExpandedCipher, PacketError> {
-        let ks = self.for_key_byte(kic.0).ok_or(PacketError::NoKeyset { field: "KIc", kvn: kic.0 >> 4 })?;
+        let ks = self
+            .for_key_byte(kic.0)
+            .ok_or_else(|| PacketError::NoKeyset { field: "KIc", kvn: kic.0 >> 4 })?;
         ks.cipher(kic)
     }
 
     /// A CRC the KID names explicitly needs no keyset (CRCs are keyless); everything else is looked up by
     /// the KID's key version.
     #[inline]
+    // Lazy on purpose: building the error eagerly costs a PacketError drop per lookup (callgrind).
+    #[allow(clippy::unnecessary_lazy_evaluations)]
     fn checksum(&self, kid: Kid, kind: ChecksumKind) -> Result<&dyn ExpandedChecksum, PacketError> {
         match self.for_key_byte(kid.0) {
             Some(ks) => ks.checksum(kid, kind),
-            None => keyless_rc(kid, kind)?.ok_or(PacketError::NoKeyset { field: "KID", kvn: kid.0 >> 4 }),
+            None => {
+                keyless_rc(kid, kind)?.ok_or_else(|| PacketError::NoKeyset { field: "KID", kvn: kid.0 >> 4 })
+            }
         }
     }
 }
@@ -253,10 +261,12 @@ impl ExplicitKeys {
 }
 
 impl PacketKeys for ExplicitKeys {
+    // Lazy on purpose: building the error eagerly costs a PacketError drop per lookup (callgrind).
+    #[allow(clippy::unnecessary_lazy_evaluations)]
     fn cipher(&self, _kic: Kic) -> Result<&dyn ExpandedCipher, PacketError> {
         self.cipher
             .as_deref()
-            .ok_or(PacketError::Crypto(CryptoError::MissingKey { algorithm: "the KIc cipher" }))
+            .ok_or_else(|| PacketError::Crypto(CryptoError::MissingKey { algorithm: "the KIc cipher" }))
     }
 
     fn checksum(&self, kid: Kid, kind: ChecksumKind) -> Result<&dyn ExpandedChecksum, PacketError> {

@@ -275,9 +275,11 @@ pub fn verify_por<K: PacketKeys + ?Sized>(
             Checksum::None => ChecksumCheck::NotRequested,
             Checksum::Ds => ChecksumCheck::Unsupported,
             Checksum::Rc | Checksum::Cc => {
-                let ck = resolve_checksum(keys, asked, header.kid)?.ok_or(PacketError::Crypto(
-                    crate::crypto::CryptoError::MissingKey { algorithm: "RC/CC" },
-                ))?;
+                // Lazy on purpose: an eager error costs a PacketError drop per PoR (callgrind).
+                #[allow(clippy::unnecessary_lazy_evaluations)]
+                let ck = resolve_checksum(keys, asked, header.kid)?.ok_or_else(|| {
+                    PacketError::Crypto(crate::crypto::CryptoError::MissingKey { algorithm: "RC/CC" })
+                })?;
                 if !field_len_fits(ck, rc_len) {
                     findings.push(PorFinding::ChecksumLength { expected: ck.field_len(), actual: rc_len });
                     ChecksumCheck::Failed

@@ -689,6 +689,11 @@ impl<'a, 's, S: EventSink> Parser<'a, 's, S> {
             base = 3;
         }
         let body = &self.text[base..];
+        // A (second) U+FEFF here is character data before the root. quick-xml would skip it as a BOM
+        // without counting it in its positions, shifting every offset (found by the `xml` fuzz target).
+        if body.starts_with('\u{FEFF}') {
+            return Err(ill("XML", "character data outside the root element", base));
+        }
         let mut r = QReader::from_str(body);
         {
             let c = r.config_mut();
@@ -995,6 +1000,16 @@ mod tests {
         let d = round_trip(s, Mode::Lenient);
         let t = d.events().iter().find(|e| e.kind == EventKind::Text).unwrap();
         assert_eq!(d.text(t), "MAXDT=15&DR=1");
+    }
+
+    #[test]
+    fn a_second_bom_is_text_before_the_root() {
+        for mode in [Mode::Strict, Mode::Lenient] {
+            let e = Document::parse("\u{FEFF}\u{FEFF}<>", mode).unwrap_err();
+            assert_eq!(e.offset, 3);
+            let e = Document::parse("\u{FEFF}\u{FEFF}<a/>", mode).unwrap_err();
+            assert_eq!(e.offset, 3);
+        }
     }
 
     #[test]

@@ -134,7 +134,7 @@ fn print_event(e: &Event, to_stderr: bool, progress: bool) {
 
 fn print_summary(s: &Summary, wall: std::time::Duration) {
     let alt = s.alt.map(|a| a.to_string()).unwrap_or_default();
-    println!("\n== summary (Alt {alt}): {} devices, {:.2} s", s.devices, wall.as_secs_f64());
+    println!("\n== summary (Alt {alt}): {} devices, {:.1} ms", s.devices, wall.as_secs_f64() * 1e3);
     for (change, n) in &s.moved {
         println!("   moved {change}: {n}");
     }

@@ -13,52 +13,13 @@
 //! by a database (issue 7) keeps them across sessions and restarts.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use m2msim_codec::dm::auth::{AuthType, ct_eq};
+use m2msim_codec::dm::auth::AuthType;
 use m2msim_codec::syncml::DevInfo;
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroize as _;
 
-/// A password: never printed by `Debug`, compared in constant time, zeroed on drop.
-#[derive(Clone, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(#[serde(with = "m2msim_codec::hexser")] Vec<u8>);
-
-impl Secret {
-    /// Wraps secret bytes.
-    #[must_use]
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
-        Self(bytes.into())
-    }
-
-    /// The secret bytes (to compute or check a credential; never log them).
-    #[must_use]
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl PartialEq for Secret {
-    fn eq(&self, other: &Self) -> bool {
-        ct_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for Secret {}
-
-impl Drop for Secret {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
-}
+pub use m2msim_codec::dm::auth::Secret;
 
 /// How one side authenticates (DM 1.2.1 Security §5.1.3–§5.1.4; StdObj `AAuthType` BASIC, DIGEST, HMAC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

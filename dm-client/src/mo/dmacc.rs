@@ -19,14 +19,12 @@
 //! challenged the server with. A DM 1.1 account has one `AuthPref`, used as the type of both credentials;
 //! when it is absent the type reads as `syncml:auth-md5` (the digest scheme DM servers expect).
 
-use std::fmt;
 use std::sync::Arc;
 
-use m2msim_codec::dm::auth::{AuthType, ct_eq, decode_b64, encode_b64};
+use m2msim_codec::dm::auth::{AuthType, decode_b64, encode_b64};
 use m2msim_codec::dm::ddf::{AccessTypes, DdfNode, Format, Occurrence, Scope};
 use m2msim_codec::syncml::codes::StatusCode;
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroize as _;
 
 use super::{interior, leaf, mo_id, permanent};
 use crate::tree::{Acl, AclCommand, DmTime, DmTree, TreeResult};
@@ -162,44 +160,7 @@ pub fn install(tree: &mut DmTree, layout: Layout, now: DmTime) -> TreeResult<()>
     l.ensure_interior(layout.root())
 }
 
-/// A password or key: never printed by `Debug`, compared in constant time, zeroed on drop.
-#[derive(Clone, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(#[serde(with = "m2msim_codec::hexser")] Vec<u8>);
-
-impl Secret {
-    /// Wraps secret bytes.
-    #[must_use]
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
-        Self(bytes.into())
-    }
-
-    /// The secret bytes (for computing a credential; do not log them).
-    #[must_use]
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl PartialEq for Secret {
-    fn eq(&self, other: &Self) -> bool {
-        ct_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for Secret {}
-
-impl Drop for Secret {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
-}
+pub use m2msim_codec::dm::auth::Secret;
 
 /// Which side a credential authenticates (DM 1.2 `AAuthLevel`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

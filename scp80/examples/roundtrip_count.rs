@@ -9,8 +9,11 @@
 //!     target/release/examples/roundtrip_count trip aes 10000
 //! ```
 //!
-//! Arguments: `trip` | `floor`, `aes` | `3des`, number of iterations. Prints the iterations run, so that
-//! the per-iteration count is the total of the toggled functions divided by it.
+//! Arguments: `trip` | `owned` | `floor`, `aes` | `3des`, number of iterations. `trip` is the bench's round
+//! trip on the allocation-free variants (`secure_command_into`, `CardSecurity::process_into`,
+//! `CardSecurity::por_into`, `verify_por_into`, buffers reused); `owned` the same on the owned APIs
+//! (`CardSecurity::process`, `verify_por`: new vectors per trip, response data decoded). Prints the
+//! iterations run, so that the per-iteration count is the total of the toggled functions divided by it.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -22,7 +25,7 @@ use m2msim_scp80::crypto::{
     ChecksumAlgorithm, CipherAlgorithm, CmacLen, ExpandedChecksum, ExpandedCipher, RustCryptoProvider,
 };
 use m2msim_scp80::keys::{ChecksumKeySpec, CipherKeySpec, Keyset, KeysetSpec, Keysets, Kvn, SecretKey};
-use m2msim_scp80::packet::{ResponseFormat, secure_command_into, verify_por};
+use m2msim_scp80::packet::{ResponseFormat, secure_command_into, verify_por, verify_por_into};
 
 const SCRIPT: [u8; 12] = [0xA0, 0xA4, 0x00, 0x00, 0x02, 0x7F, 0x20, 0xA0, 0xC0, 0x00, 0x00, 0x16];
 const RESPONSE: [u8; 3] = [0x01, 0x90, 0x00];
@@ -54,10 +57,26 @@ struct Trip {
     counter: u64,
     pkt: Vec<u8>,
     por: Vec<u8>,
+    card_plain: Vec<u8>,
+    por_plain: Vec<u8>,
 }
 
 #[inline(never)]
 fn one_trip(t: &mut Trip) -> Result<bool, Failure> {
+    let tr = Transport::SmsPp;
+    t.counter += 1;
+    t.pkt.clear();
+    t.por.clear();
+    let cntr = Cntr::from_u64(t.counter).ok_or("counter")?;
+    secure_command_into(&t.sender, tr, &t.header, cntr, black_box(&SCRIPT), &mut t.pkt)?;
+    let v = t.card.process_into(black_box(&t.pkt), tr, &mut t.card_plain);
+    t.card.por_into(v, &RESPONSE, &mut t.por)?;
+    let r = verify_por_into(&t.sender, &t.header, Some(cntr), tr, black_box(&t.por), &mut t.por_plain)?;
+    Ok(v.accepted() && r.trusted())
+}
+
+#[inline(never)]
+fn one_owned(t: &mut Trip) -> Result<bool, Failure> {
     let tr = Transport::SmsPp;
     t.counter += 1;
     t.pkt.clear();
@@ -113,8 +132,16 @@ fn main() -> Result<(), Failure> {
         tars,
         Arc::new(MemoryCounterStore::new()),
     );
-    let mut trip =
-        Trip { sender, card, header, counter: 0, pkt: Vec::with_capacity(160), por: Vec::with_capacity(160) };
+    let mut trip = Trip {
+        sender,
+        card,
+        header,
+        counter: 0,
+        pkt: Vec::with_capacity(160),
+        por: Vec::with_capacity(160),
+        card_plain: Vec::with_capacity(160),
+        por_plain: Vec::with_capacity(160),
+    };
     // One checked round trip, to size the floor as the bench does.
     if !one_trip(&mut trip)? {
         return Err("the round trip failed".into());
@@ -134,6 +161,10 @@ fn main() -> Result<(), Failure> {
         };
         for _ in 0..n {
             ok &= one_floor(&mut f)?;
+        }
+    } else if mode == "owned" {
+        for _ in 0..n {
+            ok &= one_owned(&mut trip)?;
         }
     } else {
         for _ in 0..n {

@@ -8,6 +8,9 @@
 //! Main types: [`CardSecurity`] (TAR table, keysets by KVN, counters per KVN, [`CardPolicy`]),
 //! [`TarTable`] of [`TarEntry`] (minimum security level [`Msl`] and the application), [`Outcome`] (status,
 //! header, counter, plaintext data, [`Rejection`] reason), [`Por`] (the PoR bytes and how they travel).
+//! For a card model that handles many packets, [`CardSecurity::process_into`] writes the plaintext into
+//! a buffer the caller reuses and gives a [`Verdict`] (the outcome without its data), and
+//! [`CardSecurity::por_into`] appends the PoR to another: no allocation per packet.
 //!
 //! # Processing order
 //!
@@ -321,15 +324,6 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn refused(
-        transport: Transport,
-        header: Option<CommandHeader>,
-        status: PorStatus,
-        why: Rejection,
-    ) -> Self {
-        Self { status, transport, header, cntr: None, data: None, rejection: Some(why), por_protected: false }
-    }
-
     /// True when the packet was accepted (status `00`).
     #[must_use]
     pub fn accepted(&self) -> bool {
@@ -340,6 +334,85 @@ impl Outcome {
     #[must_use]
     pub fn tar(&self) -> Option<Tar> {
         self.header.map(|h| h.tar)
+    }
+}
+
+/// The result of [`CardSecurity::process_into`]: an [`Outcome`] without its data, which stays in the
+/// caller's buffer (no allocation per packet). It is what the PoR is built from
+/// ([`CardSecurity::por_into`] takes either).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The PoR status (`00` when accepted).
+    pub status: PorStatus,
+    /// The bearer the packet came on.
+    pub transport: Transport,
+    /// SPI, KIc, KID, TAR; `None` when not even the header could be read (then there is no PoR).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<CommandHeader>,
+    /// The counter as received, once readable in plaintext.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cntr: Option<Cntr>,
+    /// Why the packet was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<Rejection>,
+    /// Whether the PoR is secured as SPI2 asks (false before deciphering succeeded; see the module docs).
+    pub por_protected: bool,
+}
+
+impl Verdict {
+    const fn refused(
+        transport: Transport,
+        header: Option<CommandHeader>,
+        status: PorStatus,
+        why: Rejection,
+    ) -> Self {
+        Self { status, transport, header, cntr: None, rejection: Some(why), por_protected: false }
+    }
+
+    /// True when the packet was accepted (status `00`).
+    #[must_use]
+    pub fn accepted(&self) -> bool {
+        self.status == PorStatus::Ok
+    }
+
+    /// The TAR the packet named (when its header could be read).
+    #[must_use]
+    pub fn tar(&self) -> Option<Tar> {
+        self.header.map(|h| h.tar)
+    }
+
+    /// The [`Outcome`] with `data` (the caller's plaintext buffer) as its data when accepted; `data` is
+    /// dropped otherwise.
+    #[must_use]
+    pub fn into_outcome(self, data: Vec<u8>) -> Outcome {
+        Outcome {
+            status: self.status,
+            transport: self.transport,
+            header: self.header,
+            cntr: self.cntr,
+            data: self.accepted().then_some(data),
+            rejection: self.rejection,
+            por_protected: self.por_protected,
+        }
+    }
+}
+
+impl From<&Outcome> for Verdict {
+    fn from(o: &Outcome) -> Self {
+        Self {
+            status: o.status,
+            transport: o.transport,
+            header: o.header,
+            cntr: o.cntr,
+            rejection: o.rejection,
+            por_protected: o.por_protected,
+        }
+    }
+}
+
+impl From<&Verdict> for Verdict {
+    fn from(v: &Verdict) -> Self {
+        *v
     }
 }
 
@@ -496,12 +569,13 @@ impl<A> CardSecurity<A> {
     #[must_use]
     pub fn process_user_data(&self, ud: &[u8]) -> Outcome {
         let malformed = || {
-            Outcome::refused(
+            Verdict::refused(
                 Transport::SmsPp,
                 None,
                 PorStatus::UnidentifiedSecurityError,
                 Rejection::Malformed,
             )
+            .into_outcome(Vec::new())
         };
         let Ok((udh, n)) = Udh::decode(ud) else { return malformed() };
         if !udh.has_command_packet() || udh.concat_ies().next().is_some() {
@@ -512,13 +586,34 @@ impl<A> CardSecurity<A> {
 
     /// Processes one command packet (from the CPL on SMS-PP/SMS-CB, from the CPI on CAT_TP, TCP/IP and
     /// USSD) in the order of the module docs. Never panics; every refusal is an [`Outcome`].
+    ///
+    /// This is [`CardSecurity::process_into`] with a new buffer for the data.
     #[must_use]
     pub fn process(&self, packet: &[u8], transport: Transport) -> Outcome {
+        let mut data = Vec::new();
+        self.process_into(packet, transport, &mut data).into_outcome(data)
+    }
+
+    /// As [`CardSecurity::process`], with the plaintext secured data (padding removed) written into
+    /// `data`, a buffer the caller reuses from packet to packet: it is cleared first, holds the data when
+    /// the verdict is `00` and is left empty otherwise. Nothing is allocated once `data` has grown to the
+    /// largest secured part seen.
+    pub fn process_into(&self, packet: &[u8], transport: Transport, data: &mut Vec<u8>) -> Verdict {
+        data.clear();
+        let verdict = self.check_and_decipher(packet, transport, data);
+        if !verdict.accepted() {
+            data.clear();
+        }
+        verdict
+    }
+
+    /// [`CardSecurity::process_into`] without the final clearing of `plain` on a refusal.
+    fn check_and_decipher(&self, packet: &[u8], transport: Transport, plain: &mut Vec<u8>) -> Verdict {
         // 1. Framing (the header is read at its place even when the framing is broken).
         let frame = match frame_command(packet, transport) {
             Ok(f) => f,
             Err(header) => {
-                return Outcome::refused(
+                return Verdict::refused(
                     transport,
                     header,
                     PorStatus::UnidentifiedSecurityError,
@@ -527,7 +622,7 @@ impl<A> CardSecurity<A> {
             }
         };
         let header = frame.header;
-        let refuse = |status, why| Outcome::refused(transport, Some(header), status, why);
+        let refuse = |status, why| Verdict::refused(transport, Some(header), status, why);
         let (rc_len, secured_at) = (frame.rc_len, frame.secured_at);
         let spi = header.spi;
         // 2. TAR.
@@ -543,29 +638,29 @@ impl<A> CardSecurity<A> {
             Ok(k) => k,
             Err(why) => return refuse(PorStatus::UnidentifiedSecurityError, why),
         };
-        // 5. Decipher.
-        let mut plain = packet.get(secured_at..).unwrap_or_default().to_vec();
+        // 5. Decipher (into the caller's buffer).
+        let (head, secured) = packet.split_at(secured_at.min(packet.len()));
+        plain.extend_from_slice(secured);
         // A secured part that is not a whole number of blocks is refused by the cipher (and left as is).
         if let Some(c) = keys.cipher
-            && c.decrypt(&mut plain).is_err()
+            && c.decrypt(plain).is_err()
         {
             return refuse(PorStatus::CipheringError, Rejection::NotBlockAligned);
         }
-        let mut out = Outcome {
+        let mut out = Verdict {
             status: PorStatus::Ok,
             transport,
             header: Some(header),
             cntr: None,
-            data: None,
             rejection: None,
             por_protected: true,
         };
-        let fail = |mut o: Outcome, status, why| {
+        let fail = |mut o: Verdict, status, why| {
             o.status = status;
             o.rejection = Some(why);
             o
         };
-        // The decoder guarantees CHL <= what follows, i.e. 6 + rc_len octets of secured part.
+        // The framing guarantees CHL <= what follows, i.e. 6 + rc_len octets of secured part.
         let (Some(fixed), Some(rest)) = (plain.get(..6), plain.get(6..)) else {
             return fail(out, PorStatus::UnidentifiedSecurityError, Rejection::Malformed);
         };
@@ -579,9 +674,7 @@ impl<A> CardSecurity<A> {
         // 7. RC/CC and 8. padding are computed first (they have no side effects), so that step 6 reads,
         // checks and stores the counter in one call to the store; a counter verdict still comes first.
         let checksum_ok = match keys.checksum {
-            Some(ck) => {
-                verify_field(ck, &[packet.get(..secured_at).unwrap_or_default(), fixed, padded], received_rc)
-            }
+            Some(ck) => verify_field(ck, &[head, fixed, padded], received_rc),
             None => true,
         };
         let keep = padded.len().checked_sub(pcntr);
@@ -627,12 +720,12 @@ impl<A> CardSecurity<A> {
         let Some(keep) = keep else {
             return fail(out, PorStatus::UnidentifiedSecurityError, Rejection::PaddingTooLarge);
         };
+        // The data without padding, moved to the front of the buffer.
         let start = 6 + rc_len;
         plain.truncate(start + keep);
         let from = start.min(plain.len());
         plain.copy_within(from.., 0);
         plain.truncate(keep);
-        out.data = Some(plain);
         out
     }
 
@@ -690,16 +783,18 @@ impl<A> CardSecurity<A> {
     }
 
     /// As [`CardSecurity::por`], appending the PoR bytes to `out` and returning how it travels (no
-    /// allocation when `out` has room).
+    /// allocation when `out` has room). `outcome` is an `&`[`Outcome`] or a [`Verdict`] (from
+    /// [`CardSecurity::process_into`]).
     ///
     /// # Errors
     /// As [`CardSecurity::por`].
     pub fn por_into(
         &self,
-        outcome: &Outcome,
+        outcome: impl Into<Verdict>,
         response_data: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<Option<PorTransport>, PacketError> {
+        let outcome: Verdict = outcome.into();
         let Some(header) = outcome.header else { return Ok(None) };
         if !outcome.transport.carries_responses() {
             return Ok(None);

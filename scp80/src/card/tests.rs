@@ -13,7 +13,8 @@ use crate::counter::MemoryCounterStore;
 use crate::crypto::{ChecksumAlgorithm, CipherAlgorithm, CmacLen, RustCryptoProvider};
 use crate::keys::{ChecksumKeySpec, CipherKeySpec, Keyset, KeysetSpec, SecretKey};
 use crate::packet::{
-    ChecksumCheck, CommandSender, PorFinding, ResponseFormat, SentCommand, secure_command_into, verify_por,
+    ChecksumCheck, CommandSender, PorFinding, PorVerdict, ResponseFormat, SentCommand, secure_command_into,
+    verify_por, verify_por_into,
 };
 
 const TAR: Tar = Tar([0xB0, 0x00, 0x10]);
@@ -717,6 +718,153 @@ proptest! {
             prop_assert!(matches!(code, 0x01 | 0x05 | 0x06), "{:?}", o);
         }
     }
+}
+
+/// One packet through the owned APIs and through the `_into` variants with buffers that hold stale
+/// content (`stale` before the appended packet and PoR, a stale plaintext buffer of another length): the
+/// same bytes, outcomes and reports.
+fn owned_and_into_agree(c: &Case, pkt: &[u8], stale: &[u8]) -> Result<(), TestCaseError> {
+    let fresh_card = || {
+        let store = Arc::new(MemoryCounterStore::new());
+        store.set(&CardId::new("card").unwrap(), c.spec.kvn, Counter::new(c.stored).unwrap()).unwrap();
+        card_with(std::slice::from_ref(&c.spec), Msl(c.header.spi.spi1()), store)
+    };
+    let (owned_card, into_card) = (fresh_card(), fresh_card());
+    let sender = keysets(std::slice::from_ref(&c.spec));
+    // Reused buffers, dirty from the start and from one call to the next.
+    let mut card_plain = stale.iter().rev().copied().collect::<Vec<u8>>();
+    let mut por_plain = stale.to_vec();
+    for round in 0..2 {
+        let o = owned_card.process(pkt, c.transport);
+        let v = into_card.process_into(pkt, c.transport, &mut card_plain);
+        prop_assert_eq!(Verdict::from(&o), v, "round {}", round);
+        prop_assert_eq!(&v.into_outcome(card_plain.clone()), &o, "round {}", round);
+        if !v.accepted() {
+            prop_assert!(card_plain.is_empty());
+        }
+        let owned_por = owned_card.por(&o, &c.response).unwrap();
+        let mut por = stale.to_vec();
+        let delivery = into_card.por_into(v, &c.response, &mut por).unwrap();
+        prop_assert_eq!(&por[..stale.len()], stale);
+        prop_assert_eq!(delivery, owned_por.as_ref().map(|p| p.delivery));
+        prop_assert_eq!(owned_por.as_ref().map(|p| &p.bytes[..]), delivery.map(|_| &por[stale.len()..]));
+        let Some(owned_por) = owned_por else { continue };
+        for sent in [Cntr::from_u64(c.cntr), None, Cntr::from_u64(c.cntr ^ 1)] {
+            let r = verify_por(&sender, &c.header, sent, c.transport, &owned_por.bytes, ResponseFormat::Auto);
+            let pv =
+                verify_por_into(&sender, &c.header, sent, c.transport, &por[stale.len()..], &mut por_plain);
+            let (r, pv) = match (r, pv) {
+                (Ok(r), Ok(pv)) => (r, pv),
+                (Err(a), Err(b)) => {
+                    prop_assert_eq!(a.to_string(), b.to_string());
+                    continue;
+                }
+                (a, b) => return Err(TestCaseError::fail(format!("{a:?} / {b:?}"))),
+            };
+            prop_assert_eq!(pv.trusted(), r.trusted());
+            prop_assert_eq!(pv.accepted(), r.accepted());
+            prop_assert_eq!(pv.data(&por_plain), &r.data[..]);
+            prop_assert_eq!(pv.rc_cc_ds(&por_plain), &r.rc_cc_ds[..]);
+            prop_assert_eq!(pv.findings.iter().collect::<Vec<_>>(), r.findings.clone());
+            prop_assert_eq!(pv.into_report(por_plain.clone(), ResponseFormat::Auto), r);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
+
+    /// The allocation-free variants give what the owned APIs give, for every cipher, checksum, SPI, counter
+    /// mode and transport, on the packet as sent, on a replay and on a packet with one byte changed.
+    #[test]
+    fn into_variants_match_the_owned_apis(
+        c in case(false),
+        stale in proptest::collection::vec(any::<u8>(), 0..200),
+        at in any::<prop::sample::Index>(),
+        delta in 1u8..=255,
+    ) {
+        let sender = keysets(std::slice::from_ref(&c.spec));
+        let cntr = Cntr::from_u64(c.cntr).unwrap();
+        let mut pkt = stale.clone();
+        let n = secure_command_into(&sender, c.transport, &c.header, cntr, &c.data, &mut pkt).unwrap();
+        prop_assert_eq!(&pkt[..stale.len()], &stale[..]);
+        let pkt = pkt.split_off(stale.len());
+        prop_assert_eq!(n, pkt.len());
+        prop_assert_eq!(
+            m2msim_codec::Encode::encode(
+                &crate::packet::secure_command(&sender, c.transport, &c.header, cntr, &c.data).unwrap()
+            ),
+            pkt.clone()
+        );
+        owned_and_into_agree(&c, &pkt, &stale)?;
+        let mut bad = pkt.clone();
+        bad[at.index(pkt.len())] ^= delta;
+        owned_and_into_agree(&c, &bad, &stale)?;
+    }
+}
+
+#[test]
+fn sender_send_into_matches_send() {
+    let specs = two_keysets();
+    let sender_keys = keysets(&specs);
+    let (a, b) = (MemoryCounterStore::new(), MemoryCounterStore::new());
+    let id = CardId::new("card").unwrap();
+    let (sa, sb) =
+        (CommandSender::new(&sender_keys, &a, id.clone()), CommandSender::new(&sender_keys, &b, id));
+    let mut out = vec![0xEE; 5];
+    for (t, spi) in
+        [(Transport::SmsPp, [0x16, 0x39]), (Transport::CatTp, [0x06, 0x21]), (Transport::SmsPp, [0, 0])]
+    {
+        let h = hdr(spi, 0x22, 0x22);
+        let sent = sa.send(t, h, APDU).unwrap();
+        out.truncate(5);
+        let cntr = sb.send_into(t, &h, APDU, &mut out).unwrap();
+        assert_eq!(cntr, sent.cntr);
+        assert_eq!(out[..5], [0xEE; 5]);
+        assert_eq!(out[5..], sent.packet[..]);
+    }
+    // Key errors write nothing and reserve nothing.
+    let before = out.clone();
+    assert!(sb.send_into(Transport::SmsPp, &hdr([0x16, 0x39], 0x35, 0x35), APDU, &mut out).is_err());
+    assert_eq!(out, before);
+}
+
+#[test]
+fn verdict_and_por_verdict_json_round_trip() {
+    let specs = two_keysets();
+    let sender = keysets(&specs);
+    let card = card_with(&specs, Msl(0x16), Arc::new(MemoryCounterStore::new()));
+    let h = hdr([0x16, 0x39], 0x15, 0x15);
+    let pkt = secure(&sender, Transport::SmsPp, &h, 3, APDU);
+    let mut plain = Vec::new();
+    let v = card.process_into(&pkt, Transport::SmsPp, &mut plain);
+    assert_eq!(plain, APDU);
+    let j = serde_json::to_string(&v).unwrap();
+    assert_eq!(serde_json::from_str::<Verdict>(&j).unwrap(), v);
+    let mut por = Vec::new();
+    card.por_into(v, &[1, 0x90, 0], &mut por).unwrap().unwrap();
+    let mut por_plain = Vec::new();
+    // Sent counter 4: a CNTR mismatch finding; a proprietary header: a second one.
+    por[1] = 0x7F;
+    let pv = verify_por_into(&sender, &h, Cntr::from_u64(4), Transport::SmsPp, &por, &mut por_plain).unwrap();
+    assert_eq!(pv.findings.len(), 2);
+    assert!(pv.findings.contains(&PorFinding::ProprietaryHeader));
+    let j = serde_json::to_string(&pv).unwrap();
+    assert!(j.contains("\"findings\":[\"proprietary_header\",{\"cntr_mismatch\""), "{j}");
+    let back: PorVerdict = serde_json::from_str(&j).unwrap();
+    assert_eq!(back, pv);
+    assert_eq!(serde_json::to_string(&back).unwrap(), j);
+    assert_eq!(pv.data(&por_plain), [1, 0x90, 0]);
+    // A list in another order reads in the canonical order; a kind twice is refused.
+    let swapped = j.replace(
+        "[\"proprietary_header\",{\"cntr_mismatch\":{\"sent\":\"0000000004\",\"received\":\"0000000003\"}}]",
+        "[{\"cntr_mismatch\":{\"sent\":\"0000000004\",\"received\":\"0000000003\"}},\"proprietary_header\"]",
+    );
+    assert_ne!(swapped, j);
+    assert_eq!(serde_json::from_str::<PorVerdict>(&swapped).unwrap(), pv);
+    let twice = j.replace("[\"proprietary_header\",", "[\"proprietary_header\",\"proprietary_header\",");
+    assert!(serde_json::from_str::<PorVerdict>(&twice).is_err());
 }
 
 #[test]

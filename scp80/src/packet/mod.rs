@@ -17,9 +17,11 @@
 //!   that [`CommandSender`] reserves a counter only for a packet that will certainly be built.
 //! - [`CommandSender`]: reserves the counter through a [`CounterStore`] (persisted before it is used), then
 //!   secures; the [`SentCommand`] it returns has the SMS forms (single user data `02 70 00 …`, concatenated
-//!   segments, SMS-DELIVER TPDUs) and verifies the PoR.
+//!   segments, SMS-DELIVER TPDUs) and verifies the PoR. [`CommandSender::send_into`] appends the packet to
+//!   a caller's buffer instead.
 //! - [`secure_response_into`]: a response packet (PoR) secured as SPI2 asks (the card side uses it).
-//! - [`por`]: [`verify_por`] and its [`PorReport`].
+//! - [`por`]: [`verify_por`] and its [`PorReport`]; [`verify_por_into`], which deciphers into a caller's
+//!   buffer and gives a [`PorVerdict`] (no allocation per PoR).
 //!
 //! A whole round trip, OTA server and card (in memory):
 //!
@@ -100,8 +102,8 @@ use crate::keys::{Keyset, Keysets, Kvn, SecretKey};
 pub mod por;
 
 pub use por::{
-    ChecksumCheck, PorFinding, PorReport, RemoteResponse, ResponseFormat, por_user_data_from_deliver_report,
-    por_user_data_from_submit, verify_por,
+    ChecksumCheck, PorFinding, PorFindings, PorReport, PorVerdict, RemoteResponse, ResponseFormat,
+    por_user_data_from_deliver_report, por_user_data_from_submit, verify_por, verify_por_into,
 };
 
 #[cfg(test)]
@@ -327,12 +329,35 @@ pub(crate) fn field_len_fits(checksum: &dyn ExpandedChecksum, received: usize) -
 /// Checks a received RC/CC of a length that [`field_len_fits`] accepts, in constant time.
 #[inline]
 pub(crate) fn verify_field(checksum: &dyn ExpandedChecksum, parts: &[&[u8]], received: &[u8]) -> bool {
-    use subtle::ConstantTimeEq as _;
     if !field_len_fits(checksum, received.len()) {
         return false;
     }
     let computed = checksum.compute(parts);
-    computed.as_bytes().get(..received.len()).is_some_and(|c| bool::from(c.ct_eq(received)))
+    ct_eq_prefix(computed.as_bytes(), received)
+}
+
+/// Constant-time check that `received` (at most 8 octets) equals the first `received.len()` octets of
+/// `computed`: both are read as zero-extended `u64`s and compared with `subtle` once (the per-octet
+/// `subtle` slice comparison costs a barrier per octet). Lengths are public (the CHL/RHL says them).
+#[inline]
+pub(crate) fn ct_eq_prefix(computed: &[u8], received: &[u8]) -> bool {
+    use subtle::ConstantTimeEq as _;
+    match computed.get(..received.len()) {
+        Some(c) if received.len() <= 8 => bool::from(load_u64(c).ct_eq(&load_u64(received))),
+        _ => false,
+    }
+}
+
+/// Up to 8 octets as a little-endian `u64` (the RC/CC lengths 8, 4 and 2 without a loop).
+#[inline]
+fn load_u64(s: &[u8]) -> u64 {
+    if let Ok(a) = <[u8; 8]>::try_from(s) {
+        u64::from_le_bytes(a)
+    } else if let Ok(a) = <[u8; 4]>::try_from(s) {
+        u64::from(u32::from_le_bytes(a))
+    } else {
+        s.iter().take(8).rev().fold(0, |v, b| (v << 8) | u64::from(*b))
+    }
 }
 
 /// The key version a packet's replay counter is kept under (see the module docs); `None` when no nibble
@@ -527,6 +552,8 @@ impl<'k> CommandPlan<'k> {
 
     /// Appends the secured packet to `out` (from the CPL on SMS, from the CPI otherwise) and returns its
     /// length. `data` must have the length the plan was made for (else nothing is written and 0 returned).
+    /// Nothing is allocated when `out` has room for [`CommandPlan::cpl`] + 6 more octets; `out` is grown
+    /// once and the packet written in place (what `out` held before is kept).
     pub fn write(&self, cntr: Cntr, data: &[u8], out: &mut Vec<u8>) -> usize {
         if data.len() != self.data_len {
             return 0;
@@ -538,33 +565,71 @@ impl<'k> CommandPlan<'k> {
             out.push(cpi);
         }
         write_packet_len(out, self.transport, cpl);
-        // rc_len <= MAX_CHECKSUM_LEN (8)
-        out.push((CHL_FIXED + rc_len) as u8);
-        out.extend_from_slice(&self.header.spi.0);
-        out.push(self.header.kic.0);
-        out.push(self.header.kid.0);
-        out.extend_from_slice(&self.header.tar.0);
-        let secured_at = out.len();
-        out.extend_from_slice(&cntr.0);
-        out.push(self.pcntr);
-        let rc_at = out.len();
-        out.resize(rc_at + rc_len, 0);
-        out.extend_from_slice(data);
-        out.resize(out.len() + self.pcntr as usize, 0);
-        if let Some(ck) = self.checksum {
-            let value = match (out.get(start..rc_at), out.get(rc_at + rc_len..)) {
-                (Some(head), Some(tail)) => ck.compute(&[head, tail]),
-                _ => ck.compute(&[]),
-            };
-            if let Some(field) = out.get_mut(rc_at..rc_at + rc_len) {
-                field.copy_from_slice(value.as_bytes());
-            }
+        let h = &self.header;
+        let [c0, c1, c2, c3, c4] = cntr.0;
+        // CHL, SPI, KIc, KID, TAR, CNTR, PCNTR (rc_len <= MAX_CHECKSUM_LEN, 8).
+        let fixed = [
+            (CHL_FIXED + rc_len) as u8,
+            h.spi.0[0],
+            h.spi.0[1],
+            h.kic.0,
+            h.kid.0,
+            h.tar.0[0],
+            h.tar.0[1],
+            h.tar.0[2],
+            c0,
+            c1,
+            c2,
+            c3,
+            c4,
+            self.pcntr,
+        ];
+        let chl_at = out.len() - start;
+        // The CPL octets from the CHL on, zeroed once: RC/CC field and padding stay zero until sealed.
+        out.resize(start + chl_at + cpl, 0);
+        let Some(packet) = out.get_mut(start..) else { return 0 };
+        let data_at = chl_at + fixed.len() + rc_len;
+        if let Some(f) = packet.get_mut(chl_at..).and_then(|p| p.first_chunk_mut()) {
+            *f = fixed;
         }
-        if let (Some(c), Some(secured)) = (self.cipher, out.get_mut(secured_at..)) {
-            // Block-aligned by construction (PCNTR), so this cannot fail.
-            let _ = c.encrypt(secured);
+        if let Some(d) = packet.get_mut(data_at..data_at + data.len()) {
+            d.copy_from_slice(data);
         }
-        out.len() - start
+        // Block-aligned by construction (PCNTR), so the cipher cannot refuse it.
+        let _ = seal(packet, chl_at + 8, chl_at + fixed.len(), rc_len, self.checksum, self.cipher);
+        packet.len()
+    }
+}
+
+/// Fills the RC/CC field `rc_at..rc_at + rc_len` of a packet being built (`packet` from its first octet,
+/// the field zeroed) with the checksum over every other octet (TS 102 225 §5.1.1, §5.1.7: the octets
+/// before the field and after it), then ciphers the secured part from `secured_at` (CNTR) in place.
+///
+/// # Errors
+/// [`CryptoError::NotBlockAligned`] from the cipher (nothing ciphered then).
+#[inline]
+fn seal(
+    packet: &mut [u8],
+    secured_at: usize,
+    rc_at: usize,
+    rc_len: usize,
+    checksum: Option<&dyn ExpandedChecksum>,
+    cipher: Option<&dyn ExpandedCipher>,
+) -> Result<(), CryptoError> {
+    if let Some(ck) = checksum {
+        let value = match (packet.get(..rc_at), packet.get(rc_at + rc_len..)) {
+            (Some(head), Some(tail)) => ck.compute(&[head, tail]),
+            _ => ck.compute(&[]),
+        };
+        if let (Some(field), Some(v)) =
+            (packet.get_mut(rc_at..rc_at + rc_len), value.as_bytes().get(..rc_len))
+        {
+            field.copy_from_slice(v);
+        }
+    }
+    match (cipher, packet.get_mut(secured_at..)) {
+        (Some(c), Some(secured)) => c.encrypt(secured),
+        _ => Ok(()),
     }
 }
 
@@ -636,30 +701,27 @@ pub fn secure_response_into(
         None => out.extend_from_slice(&udh.bytes()),
     }
     write_packet_len(out, transport, rpl);
-    // rc_len <= 8
-    out.push((RHL_FIXED + rc_len) as u8);
-    out.extend_from_slice(&tar.0);
-    let secured_at = out.len();
-    out.extend_from_slice(&cntr.0);
-    out.push(pcntr);
-    out.push(status.code());
-    let rc_at = out.len();
-    out.resize(rc_at + rc_len, 0);
-    out.extend_from_slice(data);
-    out.resize(out.len() + pcntr as usize, 0);
-    if let Some(ck) = checksum {
-        let value = match (out.get(start..rc_at), out.get(rc_at + rc_len..)) {
-            (Some(head), Some(tail)) => ck.compute(&[head, tail]),
-            _ => ck.compute(&[]),
-        };
-        if let Some(field) = out.get_mut(rc_at..rc_at + rc_len) {
-            field.copy_from_slice(value.as_bytes());
-        }
+    let [c0, c1, c2, c3, c4] = cntr.0;
+    let [t0, t1, t2] = tar.0;
+    // RHL, TAR, CNTR, PCNTR, status (rc_len <= 8).
+    let fixed = [(RHL_FIXED + rc_len) as u8, t0, t1, t2, c0, c1, c2, c3, c4, pcntr, status.code()];
+    let rhl_at = out.len() - start;
+    // The RPL octets from the RHL on, zeroed once: RC/CC field and padding stay zero until sealed.
+    out.resize(start + rhl_at + rpl, 0);
+    let Some(packet) = out.get_mut(start..) else { return Ok(0) };
+    let data_at = rhl_at + fixed.len() + rc_len;
+    if let Some(f) = packet.get_mut(rhl_at..).and_then(|p| p.first_chunk_mut()) {
+        *f = fixed;
     }
-    if let (Some(c), Some(secured)) = (cipher, out.get_mut(secured_at..)) {
-        c.encrypt(secured)?;
+    if let Some(d) = packet.get_mut(data_at..data_at + data.len()) {
+        d.copy_from_slice(data);
     }
-    Ok(out.len() - start)
+    let len = packet.len();
+    if let Err(e) = seal(packet, rhl_at + 4, rhl_at + fixed.len(), rc_len, checksum, cipher) {
+        out.truncate(start);
+        return Err(e.into());
+    }
+    Ok(len)
 }
 
 /// A command packet that was secured for sending: what it is, its bytes, and what its PoR is checked
@@ -763,17 +825,33 @@ impl<'a, K: PacketKeys + ?Sized> CommandSender<'a, K> {
         header: CommandHeader,
         data: &[u8],
     ) -> Result<SentCommand, PacketError> {
-        let plan = CommandPlan::new(self.keys, transport, &header, data.len())?;
+        let mut packet = Vec::new();
+        let cntr = self.send_into(transport, &header, data, &mut packet)?;
+        Ok(SentCommand { transport, header, cntr, packet })
+    }
+
+    /// As [`CommandSender::send`], appending the packet to `out` (a buffer the caller reuses: nothing is
+    /// allocated when it has room) and returning the counter it carries.
+    ///
+    /// # Errors
+    /// As [`CommandSender::send`]; nothing is written then.
+    pub fn send_into(
+        &self,
+        transport: Transport,
+        header: &CommandHeader,
+        data: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<Cntr, PacketError> {
+        let plan = CommandPlan::new(self.keys, transport, header, data.len())?;
         let cntr = match header.spi.counter_mode() {
             CounterMode::NoCounter => Cntr::default(),
             _ => {
-                let kvn = counter_kvn(&header).ok_or(PacketError::NoCounterKvn)?;
+                let kvn = counter_kvn(header).ok_or(PacketError::NoCounterKvn)?;
                 Cntr(self.counters.reserve(&self.card, kvn)?.to_bytes())
             }
         };
-        let mut packet = Vec::with_capacity(plan.cpl() + 6);
-        plan.write(cntr, data, &mut packet);
-        Ok(SentCommand { transport, header, cntr, packet })
+        plan.write(cntr, data, out);
+        Ok(cntr)
     }
 }
 

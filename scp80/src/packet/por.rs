@@ -95,7 +95,7 @@ pub enum ChecksumCheck {
 }
 
 /// Something unusual about a PoR.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PorFinding {
     /// An error PoR came back without the ciphering and/or RC/CC SPI2 asked for (accepted).
@@ -169,31 +169,275 @@ pub struct PorReport {
 }
 
 impl PorReport {
-    /// True when the PoR is protected as SPI2 asked and matches the command: the RC/CC verified (or none
+    /// True when the PoR is protected as SPI2 asks and matches the command: the RC/CC verified (or none
     /// was asked for), it was deciphered if asked, and TAR, counter and padding are consistent.
     #[must_use]
     pub fn trusted(&self) -> bool {
-        matches!(self.checksum, ChecksumCheck::Verified | ChecksumCheck::NotRequested)
-            && !self.findings.iter().any(|f| {
-                matches!(
-                    f,
-                    PorFinding::NotCiphered
-                        | PorFinding::UnprotectedErrorPor
-                        | PorFinding::CntrMismatch { .. }
-                        | PorFinding::TarMismatch { .. }
-                        | PorFinding::PcntrTooLarge { .. }
-                        | PorFinding::ChecksumLength { .. }
-                )
-            })
+        trusted(self.checksum, &self.findings)
     }
 
     /// True when the PoR can be acted on: [`trusted`](Self::trusted), or an unprotected error PoR for the
     /// command's TAR (the leniency real cards need; its status is information, not proof).
     #[must_use]
     pub fn accepted(&self) -> bool {
+        accepted(self.checksum, &self.findings)
+    }
+}
+
+/// See [`PorReport::trusted`].
+fn trusted(checksum: ChecksumCheck, findings: &[PorFinding]) -> bool {
+    matches!(checksum, ChecksumCheck::Verified | ChecksumCheck::NotRequested)
+        && !findings.iter().any(|f| {
+            matches!(
+                f,
+                PorFinding::NotCiphered
+                    | PorFinding::UnprotectedErrorPor
+                    | PorFinding::CntrMismatch { .. }
+                    | PorFinding::TarMismatch { .. }
+                    | PorFinding::PcntrTooLarge { .. }
+                    | PorFinding::ChecksumLength { .. }
+            )
+        })
+}
+
+/// See [`PorReport::accepted`].
+fn accepted(checksum: ChecksumCheck, findings: &[PorFinding]) -> bool {
+    trusted(checksum, findings)
+        || (findings.contains(&PorFinding::UnprotectedErrorPor)
+            && !findings.iter().any(|f| matches!(f, PorFinding::TarMismatch { .. })))
+}
+
+impl PorFinding {
+    /// The kind's place in [`PorFindings`] (the order [`verify_por`] finds them in).
+    const fn index(&self) -> u8 {
+        match self {
+            Self::ProprietaryHeader => 0,
+            Self::NotCiphered => 1,
+            Self::ChecksumLength { .. } => 2,
+            Self::UnprotectedErrorPor => 3,
+            Self::PcntrTooLarge { .. } => 4,
+            Self::CntrMismatch { .. } => 5,
+            Self::TarMismatch { .. } => 6,
+        }
+    }
+}
+
+/// The [`PorFinding`]s of one PoR, kept inline (no allocation): one bit per kind (each is found at most
+/// once) and the values the kinds carry. They iterate in the order [`verify_por`] finds them (proprietary
+/// header, not ciphered, checksum length, unprotected error PoR, PCNTR too large, CNTR mismatch, TAR
+/// mismatch), which is also the order a deserialised list is put in. Serialised as a list.
+#[derive(Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(try_from = "Vec<PorFinding>", into = "Vec<PorFinding>")]
+pub struct PorFindings {
+    kinds: u8,
+    sent_cntr: Cntr,
+    received_cntr: Cntr,
+    sent_tar: Tar,
+    received_tar: Tar,
+    pcntr: u8,
+    padded_len: usize,
+    expected_rc: usize,
+    actual_rc: usize,
+}
+
+/// The kinds [`PorVerdict::trusted`] refuses: all but the proprietary header.
+const UNTRUSTED: u8 = 0b111_1110;
+const UNPROTECTED_ERROR: u8 = 1 << 3;
+const TAR_MISMATCH: u8 = 1 << 6;
+
+impl PorFindings {
+    /// None.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a finding; a second one of the same kind replaces the first.
+    pub fn insert(&mut self, f: PorFinding) {
+        self.kinds |= 1 << f.index();
+        match f {
+            PorFinding::ChecksumLength { expected, actual } => {
+                (self.expected_rc, self.actual_rc) = (expected, actual);
+            }
+            PorFinding::PcntrTooLarge { pcntr, len } => (self.pcntr, self.padded_len) = (pcntr, len),
+            PorFinding::CntrMismatch { sent, received } => {
+                (self.sent_cntr, self.received_cntr) = (sent, received)
+            }
+            PorFinding::TarMismatch { sent, received } => {
+                (self.sent_tar, self.received_tar) = (sent, received)
+            }
+            PorFinding::ProprietaryHeader | PorFinding::NotCiphered | PorFinding::UnprotectedErrorPor => {}
+        }
+    }
+
+    /// True when a finding of the kind with this index is present.
+    const fn has(&self, index: u8) -> bool {
+        self.kinds & (1 << index) != 0
+    }
+
+    /// The finding of the kind with this index, when present.
+    fn get(&self, index: u8) -> Option<PorFinding> {
+        if !self.has(index) {
+            return None;
+        }
+        Some(match index {
+            0 => PorFinding::ProprietaryHeader,
+            1 => PorFinding::NotCiphered,
+            2 => PorFinding::ChecksumLength { expected: self.expected_rc, actual: self.actual_rc },
+            3 => PorFinding::UnprotectedErrorPor,
+            4 => PorFinding::PcntrTooLarge { pcntr: self.pcntr, len: self.padded_len },
+            5 => PorFinding::CntrMismatch { sent: self.sent_cntr, received: self.received_cntr },
+            _ => PorFinding::TarMismatch { sent: self.sent_tar, received: self.received_tar },
+        })
+    }
+
+    /// The findings in the order of the type's docs.
+    pub fn iter(&self) -> impl Iterator<Item = PorFinding> + '_ {
+        (0..7).filter_map(|i| self.get(i))
+    }
+
+    /// True when `f` (with its values) is among them.
+    #[must_use]
+    pub fn contains(&self, f: &PorFinding) -> bool {
+        self.get(f.index()).as_ref() == Some(f)
+    }
+
+    /// How many.
+    #[must_use]
+    pub const fn len(&self) -> usize {
+        self.kinds.count_ones() as usize
+    }
+
+    /// True when there are none.
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.kinds == 0
+    }
+}
+
+impl PartialEq for PorFindings {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for PorFindings {}
+
+impl std::fmt::Debug for PorFindings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl From<PorFindings> for Vec<PorFinding> {
+    fn from(f: PorFindings) -> Self {
+        f.iter().collect()
+    }
+}
+
+impl TryFrom<Vec<PorFinding>> for PorFindings {
+    type Error = &'static str;
+
+    fn try_from(v: Vec<PorFinding>) -> Result<Self, Self::Error> {
+        let mut out = Self::new();
+        for f in v {
+            if out.has(f.index()) {
+                return Err("a PoR finding kind appears twice");
+            }
+            out.insert(f);
+        }
+        Ok(out)
+    }
+}
+
+/// The result of [`verify_por_into`]: a [`PorReport`] whose variable parts stay in the caller's
+/// plaintext buffer (no allocation per PoR), and without the decoded response data (decode it with
+/// [`RemoteResponse::decode`] when needed, or make the report with [`PorVerdict::into_report`]).
+///
+/// The buffer holds the plaintext secured part from CNTR to the end, padding included;
+/// [`PorVerdict::rc_cc_ds`] and [`PorVerdict::data`] find their octets in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PorVerdict {
+    /// The bearer it came on.
+    pub transport: Transport,
+    /// The SMS-PP user-data header (`02 71 00` or the proprietary `02 7F 00`); `None` elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udh: Option<PorUdh>,
+    /// Response status code.
+    pub status: PorStatus,
+    /// TAR.
+    pub tar: Tar,
+    /// Counter as received.
+    pub cntr: Cntr,
+    /// Padding counter.
+    pub pcntr: u8,
+    /// Whether the secured part was deciphered.
+    pub deciphered: bool,
+    /// The RC/CC result.
+    pub checksum: ChecksumCheck,
+    /// Anything unusual.
+    #[serde(default, skip_serializing_if = "PorFindings::is_empty")]
+    pub findings: PorFindings,
+    /// The length of the RC/CC/DS field (RHL − 10); it follows the 7 octets CNTR, PCNTR and status.
+    pub rc_len: usize,
+    /// The length of the additional response data without padding; it follows the RC/CC/DS field.
+    pub data_len: usize,
+}
+
+impl PorVerdict {
+    /// As [`PorReport::trusted`].
+    #[must_use]
+    pub fn trusted(&self) -> bool {
+        matches!(self.checksum, ChecksumCheck::Verified | ChecksumCheck::NotRequested)
+            && self.findings.kinds & UNTRUSTED == 0
+    }
+
+    /// As [`PorReport::accepted`].
+    #[must_use]
+    pub fn accepted(&self) -> bool {
         self.trusted()
-            || (self.findings.contains(&PorFinding::UnprotectedErrorPor)
-                && !self.findings.iter().any(|f| matches!(f, PorFinding::TarMismatch { .. })))
+            || (self.findings.kinds & UNPROTECTED_ERROR != 0 && self.findings.kinds & TAR_MISMATCH == 0)
+    }
+
+    /// The RC/CC/DS field as received, from the buffer [`verify_por_into`] filled (empty when none).
+    #[must_use]
+    pub fn rc_cc_ds<'b>(&self, plain: &'b [u8]) -> &'b [u8] {
+        plain.get(7..7 + self.rc_len).unwrap_or_default()
+    }
+
+    /// The additional response data without padding, from the buffer [`verify_por_into`] filled.
+    #[must_use]
+    pub fn data<'b>(&self, plain: &'b [u8]) -> &'b [u8] {
+        let at = 7 + self.rc_len;
+        plain.get(at..at + self.data_len).unwrap_or_default()
+    }
+
+    /// The [`PorReport`], taking the buffer [`verify_por_into`] filled as its data (cut down to the
+    /// response data in place) and decoding the response data as `format` says.
+    #[must_use]
+    pub fn into_report(self, mut plain: Vec<u8>, format: ResponseFormat) -> PorReport {
+        let rc_cc_ds = self.rc_cc_ds(&plain).to_vec();
+        let start = 7 + self.rc_len;
+        plain.truncate(start + self.data_len);
+        let from = start.min(plain.len());
+        plain.copy_within(from.., 0);
+        plain.truncate(self.data_len);
+        let data = plain;
+        let response = if data.is_empty() { None } else { RemoteResponse::decode(&data, format) };
+        PorReport {
+            transport: self.transport,
+            udh: self.udh,
+            status: self.status,
+            tar: self.tar,
+            cntr: self.cntr,
+            pcntr: self.pcntr,
+            deciphered: self.deciphered,
+            rc_cc_ds,
+            checksum: self.checksum,
+            data,
+            response,
+            findings: self.findings.into(),
+        }
     }
 }
 
@@ -215,6 +459,26 @@ pub fn verify_por<K: PacketKeys + ?Sized>(
     bytes: &[u8],
     format: ResponseFormat,
 ) -> Result<PorReport, PacketError> {
+    let mut plain = Vec::new();
+    let verdict = verify_por_into(keys, header, sent_cntr, transport, bytes, &mut plain)?;
+    Ok(verdict.into_report(plain, format))
+}
+
+/// As [`verify_por`], with the plaintext secured part (CNTR to the end) written into `plain`, a buffer
+/// the caller reuses from PoR to PoR (cleared first): nothing is allocated once it has grown to the
+/// largest PoR seen. The response data is not decoded (see [`PorVerdict`]).
+///
+/// # Errors
+/// As [`verify_por`] (`plain` is then unspecified).
+pub fn verify_por_into<K: PacketKeys + ?Sized>(
+    keys: &K,
+    header: &CommandHeader,
+    sent_cntr: Option<Cntr>,
+    transport: Transport,
+    bytes: &[u8],
+    plain: &mut Vec<u8>,
+) -> Result<PorVerdict, PacketError> {
+    plain.clear();
     let Some(frame) = frame_response(bytes, transport) else {
         // The codec's decoders say what is wrong (and where).
         let e = if transport == Transport::SmsPp {
@@ -229,37 +493,40 @@ pub fn verify_por<K: PacketKeys + ?Sized>(
     let rc_len = frame.rc_len;
     let asked = spi.por_checksum();
     let unprotected = rc_len == 0 && asked != Checksum::None;
-    let mut findings = Vec::new();
+    let mut findings = PorFindings::new();
     if udh == Some(PorUdh::Proprietary7F) {
-        findings.push(PorFinding::ProprietaryHeader);
+        findings.insert(PorFinding::ProprietaryHeader);
     }
 
     let tar = frame.tar;
-    let mut plain = bytes.get(secured_at..).unwrap_or_default().to_vec();
+    let (head, secured) = bytes.split_at(secured_at.min(bytes.len()));
+    plain.extend_from_slice(secured);
     let mut deciphered = false;
     if spi.por_ciphered() && !unprotected {
         // A secured part that is not a whole number of blocks cannot be ciphered: the cipher refuses it
         // (and leaves it as is).
-        match keys.cipher(header.kic)?.decrypt(&mut plain) {
+        match keys.cipher(header.kic)?.decrypt(plain) {
             Ok(()) => deciphered = true,
-            Err(crate::crypto::CryptoError::NotBlockAligned { .. }) => findings.push(PorFinding::NotCiphered),
+            Err(crate::crypto::CryptoError::NotBlockAligned { .. }) => {
+                findings.insert(PorFinding::NotCiphered)
+            }
             Err(e) => return Err(e.into()),
         }
     }
 
-    let truncated = |at: usize| {
-        DecodeError::new(
-            DecodeErrorKind::Truncated {
-                expected: "CNTR, PCNTR, status and RC/CC/DS",
-                needed: 7 + rc_len - plain.len().min(7 + rc_len),
-                remaining: plain.len(),
-            },
-            at,
-        )
-    };
     let (fixed, rest) = match (plain.get(..7), plain.get(7..)) {
         (Some(f), Some(r)) if r.len() >= rc_len => (f, r),
-        _ => return Err(truncated(secured_at).into()),
+        _ => {
+            return Err(DecodeError::new(
+                DecodeErrorKind::Truncated {
+                    expected: "CNTR, PCNTR, status and RC/CC/DS",
+                    needed: 7 + rc_len - plain.len().min(7 + rc_len),
+                    remaining: plain.len(),
+                },
+                secured_at,
+            )
+            .into());
+        }
     };
     let mut cntr = Cntr::default();
     cntr.0.copy_from_slice(fixed.get(..5).unwrap_or(&[0; 5]));
@@ -281,49 +548,37 @@ pub fn verify_por<K: PacketKeys + ?Sized>(
                     PacketError::Crypto(crate::crypto::CryptoError::MissingKey { algorithm: "RC/CC" })
                 })?;
                 if !field_len_fits(ck, rc_len) {
-                    findings.push(PorFinding::ChecksumLength { expected: ck.field_len(), actual: rc_len });
+                    findings.insert(PorFinding::ChecksumLength { expected: ck.field_len(), actual: rc_len });
                     ChecksumCheck::Failed
+                } else if verify_field(ck, &[head, fixed, padded], received_rc) {
+                    ChecksumCheck::Verified
                 } else {
-                    let head = bytes.get(..secured_at).unwrap_or_default();
-                    if verify_field(ck, &[head, fixed, padded], received_rc) {
-                        ChecksumCheck::Verified
-                    } else {
-                        ChecksumCheck::Failed
-                    }
+                    ChecksumCheck::Failed
                 }
             }
         }
     };
-    let unciphered_error = findings.contains(&PorFinding::NotCiphered) && asked == Checksum::None;
+    let unciphered_error = findings.has(PorFinding::NotCiphered.index()) && asked == Checksum::None;
     if status != PorStatus::Ok && (unprotected || unciphered_error) {
-        findings.push(PorFinding::UnprotectedErrorPor);
+        findings.insert(PorFinding::UnprotectedErrorPor);
     }
 
-    let keep = match padded.len().checked_sub(pcntr as usize) {
+    let data_len = match padded.len().checked_sub(pcntr as usize) {
         Some(keep) => keep,
         None => {
-            findings.push(PorFinding::PcntrTooLarge { pcntr, len: padded.len() });
+            findings.insert(PorFinding::PcntrTooLarge { pcntr, len: padded.len() });
             padded.len()
         }
     };
-    let rc_cc_ds = received_rc.to_vec();
     if let Some(sent) = sent_cntr
         && sent != cntr
     {
-        findings.push(PorFinding::CntrMismatch { sent, received: cntr });
+        findings.insert(PorFinding::CntrMismatch { sent, received: cntr });
     }
     if tar != header.tar {
-        findings.push(PorFinding::TarMismatch { sent: header.tar, received: tar });
+        findings.insert(PorFinding::TarMismatch { sent: header.tar, received: tar });
     }
-    // The data without padding, in the deciphered buffer itself (no copy).
-    let start = 7 + rc_len;
-    plain.truncate(start + keep);
-    let from = start.min(plain.len());
-    plain.copy_within(from.., 0);
-    plain.truncate(keep);
-    let data = plain;
-    let response = if data.is_empty() { None } else { RemoteResponse::decode(&data, format) };
-    Ok(PorReport {
+    Ok(PorVerdict {
         transport,
         udh,
         status,
@@ -331,11 +586,10 @@ pub fn verify_por<K: PacketKeys + ?Sized>(
         cntr,
         pcntr,
         deciphered,
-        rc_cc_ds,
         checksum,
-        data,
-        response,
         findings,
+        rc_len,
+        data_len,
     })
 }
 

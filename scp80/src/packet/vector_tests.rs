@@ -233,6 +233,66 @@ fn every_response_vector_verifies_as_expected() {
 }
 
 #[test]
+fn into_variants_match_the_owned_apis_on_every_vector() {
+    let Some(vs) = vectors() else { return };
+    // Buffers reused across all vectors, starting dirty.
+    let stale = [0xA5u8; 40];
+    let mut out = stale.to_vec();
+    let mut plain = vec![0x5A; 300];
+    let (mut commands, mut responses) = (0, 0);
+    for v in &vs {
+        let name = v["name"].as_str().unwrap_or("?");
+        if v["direction"] == "command" {
+            let h = header_of(v);
+            let Some(keys) = vector_keys(v, h.spi.ciphered(), h.spi.checksum()) else { continue };
+            let t = transport_of(v);
+            let cntr = Cntr(hx(&v["cntr"]).try_into().expect("5 CNTR octets"));
+            let data = hx(&v["apdu"]);
+            let owned = m2msim_codec::Encode::encode(&secure_command(&keys, t, &h, cntr, &data).unwrap());
+            out.truncate(stale.len());
+            secure_command_into(&keys, t, &h, cntr, &data, &mut out).unwrap();
+            assert_eq!(out[..stale.len()], stale, "{name}");
+            assert_eq!(hex::encode(&out[stale.len()..]), hex::encode(&owned), "{name}");
+            assert_eq!(owned, hx(&v["expected"]), "{name}");
+            commands += 1;
+        } else if v["direction"] == "response" {
+            let h = por_header_of(v);
+            let keys =
+                vector_keys(v, h.spi.por_ciphered(), h.spi.por_checksum()).expect("no proprietary PoR");
+            let ud = hx(&v["input_user_data"]);
+            for sent in [None, Cntr::from_u64(1)] {
+                for format in [ResponseFormat::Auto, ResponseFormat::Compact, ResponseFormat::Raw] {
+                    let r = verify_por(&keys, &h, sent, Transport::SmsPp, &ud, format).unwrap();
+                    let pv = verify_por_into(&keys, &h, sent, Transport::SmsPp, &ud, &mut plain).unwrap();
+                    assert_eq!(pv.trusted(), r.trusted(), "{name}");
+                    assert_eq!(pv.accepted(), r.accepted(), "{name}");
+                    assert_eq!(pv.data(&plain), &r.data[..], "{name}");
+                    assert_eq!(pv.rc_cc_ds(&plain), &r.rc_cc_ds[..], "{name}");
+                    assert_eq!(pv.findings.iter().collect::<Vec<_>>(), r.findings, "{name}");
+                    assert_eq!(pv.into_report(plain.clone(), format), r, "{name}");
+                }
+            }
+            check_response(
+                v,
+                &verify_por(&keys, &h, None, Transport::SmsPp, &ud, ResponseFormat::Auto).unwrap(),
+            );
+            // Every truncation: the same error (message and offset) or the same report.
+            for cut in 0..ud.len() {
+                let r = verify_por(&keys, &h, None, Transport::SmsPp, &ud[..cut], ResponseFormat::Auto);
+                let pv = verify_por_into(&keys, &h, None, Transport::SmsPp, &ud[..cut], &mut plain);
+                match (r, pv) {
+                    (Ok(r), Ok(pv)) => assert_eq!(pv.into_report(plain.clone(), ResponseFormat::Auto), r),
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{name} cut at {cut}"),
+                    (a, b) => panic!("{name} cut at {cut}: {a:?} / {b:?}"),
+                }
+            }
+            responses += 1;
+        }
+    }
+    assert_eq!((commands, responses), (59, 22));
+}
+
+#[test]
 fn expanded_por_data_decodes_as_expanded() {
     let Some(vs) = vectors() else { return };
     let v = vs

@@ -331,7 +331,7 @@ impl std::fmt::Debug for PorFindings {
 
 impl From<PorFindings> for Vec<PorFinding> {
     fn from(f: PorFindings) -> Self {
-        f.iter().collect()
+        if f.is_empty() { Self::new() } else { f.iter().collect() }
     }
 }
 

@@ -5,22 +5,22 @@
 //! ```text
 //! cargo build --release -p m2msim-codec --example envelope_count
 //! valgrind --tool=callgrind --toggle-collect='envelope_count::one_*' \
-//!     target/release/examples/envelope_count owned 10000
+//!     target/release/examples/envelope_count view 10000
 //! ```
 //!
-//! Arguments: `owned` (the owned types), number of iterations. Prints the iterations run, so that the
+//! Arguments: `view` (the zero-copy views) | `owned` (the owned types), number of iterations. Prints the iterations run, so that the
 //! per-iteration count is the total of the toggled functions divided by it.
 
 use std::hint::black_box;
 
-use m2msim_codec::cat::{Address, Envelope, SmsPpDownload, SmsTpdu};
-use m2msim_codec::ota::{CommandHeader, CommandPacket, Kic, Kid, Spi, Tar, Transport};
+use m2msim_codec::cat::{Address, Envelope, EnvelopeRef, SmsPpDownload, SmsPpDownloadRef, SmsTpdu};
+use m2msim_codec::ota::{CommandHeader, CommandPacket, CommandPacketRef, Kic, Kid, Spi, Tar, Transport};
 use m2msim_codec::sms::address::Address as TpAddress;
 use m2msim_codec::sms::fields::{Dcs, Pid, Scts};
 use m2msim_codec::sms::tpdu::Deliver;
 use m2msim_codec::sms::udh::{Ie, Udh};
 use m2msim_codec::sms::user_data::UserData;
-use m2msim_codec::{DecodeResult, Encode};
+use m2msim_codec::{DecodeRef, DecodeResult, Encode};
 
 type Failure = Box<dyn std::error::Error>;
 
@@ -47,6 +47,22 @@ fn envelope_bytes() -> Result<Vec<u8>, Failure> {
 }
 
 #[inline(never)]
+fn one_view(bytes: &[u8], out: &mut Vec<u8>) -> DecodeResult<usize> {
+    let env = EnvelopeRef::decode_exact(bytes)?;
+    let dl = SmsPpDownloadRef::from_envelope(&env)?;
+    let deliver = dl.deliver()?;
+    let packet = CommandPacketRef::decode_for(Transport::SmsPp, deliver.user_data.body)?;
+    out.clear();
+    packet.encode_to(out);
+    let n = out.len();
+    out.clear();
+    deliver.encode_to(out);
+    out.clear();
+    env.encode_to(out);
+    Ok(n + out.len())
+}
+
+#[inline(never)]
 fn one_owned(bytes: &[u8], out: &mut Vec<u8>) -> DecodeResult<usize> {
     use m2msim_codec::Decode;
     let env = Envelope::decode_exact(bytes)?;
@@ -65,13 +81,14 @@ fn one_owned(bytes: &[u8], out: &mut Vec<u8>) -> DecodeResult<usize> {
 
 fn main() -> Result<(), Failure> {
     let mut args = std::env::args().skip(1);
-    let mode = args.next().unwrap_or_else(|| "owned".into());
+    let mode = args.next().unwrap_or_else(|| "view".into());
     let n: usize = args.next().map_or(Ok(10_000), |s| s.parse())?;
     let bytes = envelope_bytes()?;
     let mut out = Vec::with_capacity(256);
     let one = match mode.as_str() {
+        "view" => one_view,
         "owned" => one_owned,
-        other => return Err(format!("unknown mode {other} (owned)").into()),
+        other => return Err(format!("unknown mode {other} (view | owned)").into()),
     };
     let mut total = 0;
     for _ in 0..n {

@@ -669,9 +669,17 @@ impl<'a> SimpleTlvs<'a> {
     /// # Errors
     /// As [`SimpleTlv::decode_from`].
     pub fn read(r: &mut Reader<'a>) -> DecodeResult<Self> {
+        Self::read_with(r, |_| ())
+    }
+
+    /// As [`SimpleTlvs::read`], handing each object to `each` as it is checked.
+    pub(crate) fn read_with(
+        r: &mut Reader<'a>,
+        mut each: impl FnMut(SimpleTlvRef<'a>),
+    ) -> DecodeResult<Self> {
         let bytes = r.peek_rest();
         while !r.is_empty() {
-            SimpleTlvRef::decode_from(r)?;
+            each(SimpleTlvRef::decode_from(r)?);
         }
         Ok(Self { bytes })
     }

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::codes::EnvelopeTag;
 use super::objects::{
     Address, AddressRef, Aid, AlphaIdentifier, CommandDetails, CommandResult, DeviceIdentities, Duration,
-    FileList, SimpleTlv, SimpleTlvs, SimpleValue, SimpleValueRef, SmsTpdu, read_objects, write_objects,
+    FileList, SimpleTlv, SimpleTlvRef, SimpleTlvs, SimpleValue, SimpleValueRef, SmsTpdu, read_objects,
+    write_objects,
 };
 use crate::apdu::{ApduError, Cla, CommandApdu};
 use crate::error::{DecodeError, DecodeErrorKind, DecodeResult};
@@ -234,15 +235,40 @@ impl Decode for Envelope {
 /// It reads the same bytes as [`Envelope`] through the same parsers (template header, then
 /// [`SimpleTlvRef`] for each object), with the same errors; [`EnvelopeRef::to_owned`] gives the
 /// [`Envelope`], and encoding writes the tag, the length in its form and the object bytes (for a decoded
-/// view, the input). The typed getters return the first object of their kind, as [`Envelope`]'s do.
+/// view, the input). The typed getters return the first object of their kind, as [`Envelope`]'s do; the
+/// three an SMS-PP download needs (device identities, address, SMS TPDU) are noted while the objects are
+/// checked, so they cost no second pass.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EnvelopeRef<'a> {
     /// The template tag.
     pub tag: EnvelopeTag,
     /// How the length is written.
     pub len_form: LenForm,
-    /// The objects.
-    pub objects: SimpleTlvs<'a>,
+    /// The objects (private: `firsts` is derived from them).
+    objects: SimpleTlvs<'a>,
+    /// The first device identities, address and SMS TPDU among the objects.
+    firsts: Firsts<'a>,
+}
+
+/// The first object of each kind the SMS-PP download reads, noted during the checking pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+struct Firsts<'a> {
+    device_identities: Option<DeviceIdentities>,
+    address: Option<AddressRef<'a>>,
+    sms_tpdu: Option<&'a [u8]>,
+}
+
+impl<'a> Firsts<'a> {
+    fn note(&mut self, o: SimpleTlvRef<'a>) {
+        match o.value {
+            SimpleValueRef::DeviceIdentities(d) if self.device_identities.is_none() => {
+                self.device_identities = Some(d);
+            }
+            SimpleValueRef::Address(a) if self.address.is_none() => self.address = Some(a),
+            SimpleValueRef::SmsTpdu(t) if self.sms_tpdu.is_none() => self.sms_tpdu = Some(t),
+            _ => {}
+        }
+    }
 }
 
 impl<'a> EnvelopeRef<'a> {
@@ -252,35 +278,28 @@ impl<'a> EnvelopeRef<'a> {
         Envelope { tag: self.tag, len_form: self.len_form, objects: self.objects.to_owned() }
     }
 
-    fn find<T>(&self, f: impl FnMut(SimpleValueRef<'a>) -> Option<T>) -> Option<T> {
-        self.objects.iter().map(|o| o.value).find_map(f)
+    /// The objects, in order.
+    #[must_use]
+    pub const fn objects(&self) -> &SimpleTlvs<'a> {
+        &self.objects
     }
 
     /// The first device identities object (TS 102 223 §8.7).
     #[must_use]
-    pub fn device_identities(&self) -> Option<DeviceIdentities> {
-        self.find(|v| match v {
-            SimpleValueRef::DeviceIdentities(d) => Some(d),
-            _ => None,
-        })
+    pub const fn device_identities(&self) -> Option<DeviceIdentities> {
+        self.firsts.device_identities
     }
 
     /// The first address (§8.1).
     #[must_use]
     pub fn address(&self) -> Option<AddressRef<'a>> {
-        self.find(|v| match v {
-            SimpleValueRef::Address(a) => Some(a),
-            _ => None,
-        })
+        self.firsts.address.clone()
     }
 
     /// The first SMS TPDU (TS 31.111 §8.13).
     #[must_use]
-    pub fn sms_tpdu(&self) -> Option<&'a [u8]> {
-        self.find(|v| match v {
-            SimpleValueRef::SmsTpdu(t) => Some(t),
-            _ => None,
-        })
+    pub const fn sms_tpdu(&self) -> Option<&'a [u8]> {
+        self.firsts.sms_tpdu
     }
 
     /// Encoded size.
@@ -296,7 +315,9 @@ impl<'a> DecodeRef<'a> for EnvelopeRef<'a> {
 
     fn decode_from(r: &mut Reader<'a>) -> DecodeResult<Self> {
         let (tag, len_form, mut v) = read_template_header(r, ENVELOPE_TAG, is_envelope_tag)?;
-        Ok(Self { tag: EnvelopeTag::from_u8(tag), len_form, objects: SimpleTlvs::read(&mut v)? })
+        let mut firsts = Firsts::default();
+        let objects = SimpleTlvs::read_with(&mut v, |o| firsts.note(o))?;
+        Ok(Self { tag: EnvelopeTag::from_u8(tag), len_form, objects, firsts })
     }
 }
 

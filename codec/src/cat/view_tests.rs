@@ -46,7 +46,7 @@ fn envelope_vector_layer_by_layer() {
     assert_eq!(view.encode(), env);
     assert_eq!(view.encoded_len(), env.len());
     assert_eq!((view.tag, view.len_form), (EnvelopeTag::SmsPpDownload, LenForm::Minimal));
-    let objects: Vec<SimpleTlvRef<'_>> = view.objects.iter().collect();
+    let objects: Vec<SimpleTlvRef<'_>> = view.objects().iter().collect();
     assert_eq!(objects.len(), 3);
     assert!(objects.iter().all(|o| o.cr && !o.three_byte));
     assert_eq!(objects.iter().map(|o| o.value.tag()).collect::<Vec<_>>(), [0x02, 0x06, 0x0B]);
@@ -276,8 +276,8 @@ proptest! {
         let v = agree(&b, EnvelopeRef::decode_exact, Envelope::decode_exact, EnvelopeRef::to_owned).unwrap();
         prop_assert_eq!(v.to_owned(), e.clone());
         prop_assert_eq!(v.encode(), b.clone());
-        prop_assert_eq!(v.objects.iter().count(), e.objects.len());
-        for (o, x) in v.objects.iter().zip(&e.objects) {
+        prop_assert_eq!(v.objects().iter().count(), e.objects.len());
+        for (o, x) in v.objects().iter().zip(&e.objects) {
             prop_assert_eq!(&o.to_owned(), x);
             prop_assert_eq!(o.encode(), x.encode());
         }

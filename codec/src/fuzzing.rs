@@ -9,8 +9,8 @@ use crate::apdu::{CommandApdu, ResponseApdu};
 use crate::cat::{Envelope, ProactiveCommand, TerminalResponse};
 use crate::dm::pkg0::Package0;
 use crate::ota::{
-    CommandPacket, IdentificationPacket, ResponsePacket, ResponseUserData, SecuredCommand, SecuredResponse,
-    Transport,
+    CommandPacket, CommandPacketRef, IdentificationPacket, ResponsePacket, ResponseUserData, SecuredCommand,
+    SecuredResponse, Transport,
 };
 use crate::rfm::{CompactResponse, CompactScript, ExpandedResponse, ExpandedScript, P3Rule};
 use crate::sim::{EfAd, EfEpsloci, EfIccid, EfImsi, EfLoci, EfPsloci, PlmnId};
@@ -88,6 +88,101 @@ pub fn sms(data: &[u8]) {
     lossless(data, |b| Tpdu::decode_ms_to_sc(b, RpKind::Error));
     lossless(data, DeliverReport::decode_ack);
     lossless(data, Udh::decode_exact);
+}
+
+/// Asserts that a zero-copy view decoder and its owned decoder agree on `data`: both succeed with the same
+/// value (the view's `to_owned`) and the same encoding, or both fail with the same error (kind and offset).
+/// Returns the view when it decoded.
+///
+/// # Panics
+/// When they disagree (a bug).
+pub fn agree<'a, V, O>(
+    data: &'a [u8],
+    view: impl FnOnce(&'a [u8]) -> crate::DecodeResult<V>,
+    owned: impl FnOnce(&'a [u8]) -> crate::DecodeResult<O>,
+    to_owned: impl FnOnce(&V) -> O,
+) -> Option<V>
+where
+    V: Encode + std::fmt::Debug,
+    O: Encode + PartialEq + std::fmt::Debug,
+{
+    match (view(data), owned(data)) {
+        (Ok(v), Ok(o)) => {
+            assert_eq!(to_owned(&v), o, "the view's to_owned differs from the owned decoder's value");
+            assert_eq!(v.encode(), o.encode(), "the view encodes differently from the owned value {o:?}");
+            Some(v)
+        }
+        (Err(a), Err(b)) => {
+            assert_eq!(a, b, "the view and owned decoders fail differently");
+            None
+        }
+        (v, o) => panic!("the view decoder gave {v:?}, the owned one {o:?}"),
+    }
+}
+
+/// The zero-copy views against the owned decoders (see [`agree`]): the receive chain ENVELOPE
+/// ([`EnvelopeRef`]) → SMS-PP download → SMS-DELIVER ([`DeliverRef`]) → command packet
+/// ([`CommandPacketRef`], on the body and on the payload) over the whole input, with every decoded view
+/// re-encoding to its input; then each layer on its own (SMS-DELIVER, SMS-SUBMIT, UDH, simple TLV on the
+/// whole input; a command packet of the transport and user data with TP-UDHI/DCS picked by the first
+/// byte on the rest).
+pub fn views(data: &[u8]) {
+    use crate::cat::{EnvelopeRef, SimpleTlv, SimpleTlvRef, SmsPpDownload, SmsPpDownloadRef};
+    use crate::sms::{Dcs, Deliver, DeliverRef, Submit, SubmitRef, UdhRef, UserData, UserDataRef};
+    use crate::{DecodeRef, Reader};
+
+    if let Some(env) = agree(data, EnvelopeRef::decode_exact, Envelope::decode_exact, EnvelopeRef::to_owned) {
+        assert_eq!(env.encode(), data, "an ENVELOPE view does not re-encode to its input");
+        let owned = env.to_owned();
+        let dl = match (SmsPpDownloadRef::from_envelope(&env), SmsPpDownload::from_envelope(&owned)) {
+            (Ok(v), Ok(o)) => {
+                assert_eq!(v.to_owned(), o, "SMS-PP download views differ");
+                Some(v)
+            }
+            (Err(a), Err(b)) => {
+                assert_eq!(a, b, "SMS-PP download errors differ");
+                None
+            }
+            (v, o) => panic!("SMS-PP download: the view gave {v:?}, the owned one {o:?}"),
+        };
+        if let Some(dl) = dl
+            && let Some(d) =
+                agree(dl.tpdu, DeliverRef::decode_exact, Deliver::decode_exact, DeliverRef::to_owned)
+        {
+            assert_eq!(dl.deliver().as_ref(), Ok(&d), "SmsPpDownloadRef::deliver differs");
+            assert_eq!(d.encode(), dl.tpdu, "an SMS-DELIVER view does not re-encode to its input");
+            for part in [d.user_data.body, d.user_data.payload(d.dcs)] {
+                if let Some(p) = agree(
+                    part,
+                    |b| CommandPacketRef::decode_for(Transport::SmsPp, b),
+                    |b| CommandPacket::decode_for(Transport::SmsPp, b),
+                    CommandPacketRef::to_owned,
+                ) {
+                    assert_eq!(p.encode(), part, "a command packet view does not re-encode to its input");
+                }
+            }
+        }
+    }
+    agree(data, DeliverRef::decode_exact, Deliver::decode_exact, DeliverRef::to_owned);
+    agree(data, SubmitRef::decode_exact, Submit::decode_exact, SubmitRef::to_owned);
+    agree(data, UdhRef::decode_exact, Udh::decode_exact, UdhRef::to_owned);
+    agree(data, SimpleTlvRef::decode_exact, SimpleTlv::decode_exact, SimpleTlvRef::to_owned);
+    if let Some((sel, rest)) = split(data) {
+        let t = TRANSPORTS[usize::from(sel) % TRANSPORTS.len()];
+        agree(
+            rest,
+            |b| CommandPacketRef::decode_for(t, b),
+            |b| CommandPacket::decode_for(t, b),
+            CommandPacketRef::to_owned,
+        );
+        let (udhi, dcs) = (sel & 0x01 != 0, Dcs(sel & 0xFE));
+        agree(
+            rest,
+            |b| UserDataRef::read(&mut Reader::new(b), udhi, dcs),
+            |b| UserData::read(&mut Reader::new(b), udhi, dcs),
+            UserDataRef::to_owned,
+        );
+    }
 }
 
 /// The concatenation reassembler fed a sequence of SMS-DELIVERs (each prefixed by a one-byte length) under small
@@ -329,6 +424,7 @@ pub const BODIES: &[(&str, Body)] = &[
     ("sms", sms),
     ("sms_reassembly", sms_reassembly),
     ("cat", cat),
+    ("views", views),
     ("rfm", rfm),
     ("sim", sim),
     ("dm", dm),

@@ -29,7 +29,10 @@
 //!   provisioning context.
 //!
 //! Every binary format implements [`Decode`] and [`Encode`]; for every input that decodes,
-//! `encode(decode(b)) == b`. Decoders return a [`DecodeError`] with the absolute byte offset of the problem
+//! `encode(decode(b)) == b`. On the OTA receive path (ENVELOPE SMS-PP download → SMS-DELIVER → UDH →
+//! command packet) borrowed zero-copy views ([`DecodeRef`]: `cat::EnvelopeRef`, `cat::SmsPpDownloadRef`,
+//! `sms::DeliverRef`, `sms::UserDataRef`, `sms::UdhRef`, `ota::CommandPacketRef`) decode without
+//! allocating; the owned decoders are built on their parsing code. Decoders return a [`DecodeError`] with the absolute byte offset of the problem
 //! and never panic.
 
 pub mod apdu;
@@ -52,4 +55,4 @@ pub mod wbxml;
 pub mod xml;
 
 pub use error::{DecodeError, DecodeErrorKind, DecodeResult};
-pub use reader::{Decode, Encode, Reader, decode_exact};
+pub use reader::{Decode, DecodeRef, Encode, Reader, decode_exact};

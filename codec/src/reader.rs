@@ -225,6 +225,44 @@ pub trait Decode: Sized {
     }
 }
 
+/// A borrowed view that can be read off the wire without copying: like [`Decode`], but the value keeps
+/// `&'a [u8]` slices of the input instead of owned vectors (`cat::EnvelopeRef`, `sms::DeliverRef`,
+/// `ota::CommandPacketRef`, …).
+///
+/// A view validates exactly what its owned type validates, with the same errors at the same offsets (the
+/// owned decoders are built on the views' parsing code), and `to_owned()` gives the owned value.
+pub trait DecodeRef<'a>: Sized {
+    /// What the value is called in error messages (the owned type's name).
+    const NAME: &'static str;
+
+    /// Reads one view from `r`, leaving `r` after it.
+    ///
+    /// # Errors
+    /// A [`DecodeError`] with the absolute offset of the first malformed byte.
+    fn decode_from(r: &mut Reader<'a>) -> DecodeResult<Self>;
+
+    /// Decodes one view from the start of `bytes`; returns it and the number of bytes it used.
+    ///
+    /// # Errors
+    /// As [`DecodeRef::decode_from`].
+    fn decode(bytes: &'a [u8]) -> DecodeResult<(Self, usize)> {
+        let mut r = Reader::new(bytes);
+        let v = Self::decode_from(&mut r)?;
+        Ok((v, r.offset()))
+    }
+
+    /// Decodes a view that must fill `bytes` exactly.
+    ///
+    /// # Errors
+    /// As [`DecodeRef::decode_from`], and [`DecodeErrorKind::TrailingBytes`] when bytes are left over.
+    fn decode_exact(bytes: &'a [u8]) -> DecodeResult<Self> {
+        let mut r = Reader::new(bytes);
+        let v = Self::decode_from(&mut r)?;
+        r.expect_end(Self::NAME)?;
+        Ok(v)
+    }
+}
+
 /// A value that can be written to the wire.
 ///
 /// For every value obtained by decoding, `encode` reproduces the decoded bytes exactly (the lossless rule).

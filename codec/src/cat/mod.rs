@@ -6,6 +6,8 @@
 //!   (`D0`, TS 102 223 §6.6), [`Envelope`] (`D1`–`DF`, §7, with the `80 C2 00 00 Lc` C-APDU wrapper) and
 //!   [`TerminalResponse`] (§6.8, with `80 14 00 00 Lc`). They keep every CR flag, tag format, length form,
 //!   unknown object and the order of objects, so `encode(decode(b)) == b`.
+//! - Zero-copy views of the receive path: [`EnvelopeRef`] (objects kept as their checked bytes, read as
+//!   [`SimpleTlvRef`]s) and [`SmsPpDownloadRef`]; the owned decoders share their parsers.
 //! - Typed views with canonical builders: [`SmsPpDownload`] (§7.1 / TS 31.111 §7.1.1), [`SendShortMessage`]
 //!   (§6.6.9) and [`Refresh`] (§6.6.13), reached through [`ProactiveCommand::interpret`] or `from_*`.
 //!
@@ -21,18 +23,21 @@ mod proactive;
 mod template;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod view_tests;
 
 pub use codes::{
     CommandType, DeviceIdentity, EnvelopeTag, GeneralResult, NumberingPlan, RefreshMode, TimeUnit,
     TypeOfNumber,
 };
-pub use envelope::SmsPpDownload;
+pub use envelope::{SmsPpDownload, SmsPpDownloadRef};
 pub use objects::{
-    Address, Aid, AlphaIdentifier, CommandDetails, CommandResult, DeviceIdentities, Duration, FileList,
-    FilePath, ResponseLength, SimpleTlv, SimpleValue, SmsTpdu, read_objects, tag, write_objects,
+    Address, AddressRef, Aid, AlphaIdentifier, CommandDetails, CommandResult, CommandResultRef,
+    DeviceIdentities, Duration, FileList, FileListRef, FilePath, ResponseLength, SimpleTlv, SimpleTlvRef,
+    SimpleTlvs, SimpleValue, SimpleValueRef, SmsTpdu, read_objects, tag, write_objects,
 };
 pub use proactive::{Proactive, Refresh, SendShortMessage};
 pub use template::{
-    Envelope, INS_ENVELOPE, INS_FETCH, INS_TERMINAL_RESPONSE, PROACTIVE_COMMAND_TAG, ProactiveCommand,
-    TerminalResponse,
+    Envelope, EnvelopeRef, INS_ENVELOPE, INS_FETCH, INS_TERMINAL_RESPONSE, PROACTIVE_COMMAND_TAG,
+    ProactiveCommand, TerminalResponse,
 };

@@ -8,7 +8,7 @@ use super::codes::{
 };
 use crate::apdu::hexbyte;
 use crate::error::{DecodeError, DecodeResult};
-use crate::reader::{Decode, Encode, Reader};
+use crate::reader::{Decode, DecodeRef, Encode, Reader};
 use crate::sim::{DigitsError, bcd};
 use crate::tlv::comprehension::CtlvTag;
 use crate::tlv::{LenForm, ReadLen, read_len};
@@ -349,45 +349,6 @@ impl SimpleValue {
         }
     }
 
-    /// Decodes the value of an object with tag value `tag` from `v` (which must be consumed entirely).
-    fn read(tag: u16, v: &mut Reader<'_>) -> DecodeResult<Self> {
-        let value = match tag {
-            tag::COMMAND_DETAILS => {
-                let [number, t, qualifier] = v.array::<3>("command details")?;
-                Self::CommandDetails(CommandDetails::new(number, CommandType::from_u8(t), qualifier))
-            }
-            tag::DEVICE_IDENTITIES => {
-                let [s, d] = v.array::<2>("device identities")?;
-                Self::DeviceIdentities(DeviceIdentities::new(
-                    DeviceIdentity::from_u8(s),
-                    DeviceIdentity::from_u8(d),
-                ))
-            }
-            tag::RESULT => Self::Result(CommandResult {
-                general: GeneralResult::from_u8(v.u8("general result")?),
-                additional_info: v.rest().to_vec(),
-            }),
-            tag::DURATION => {
-                let [u, interval] = v.array::<2>("duration")?;
-                Self::Duration(Duration { unit: TimeUnit::from_u8(u), interval })
-            }
-            tag::ALPHA_IDENTIFIER => Self::AlphaIdentifier(AlphaIdentifier(v.rest().to_vec())),
-            tag::ADDRESS => {
-                Self::Address(Address { ton_npi: v.u8("address TON/NPI")?, bcd: v.rest().to_vec() })
-            }
-            tag::SMS_TPDU => Self::SmsTpdu(SmsTpdu(v.rest().to_vec())),
-            tag::RESPONSE_LENGTH => {
-                let [min, max] = v.array::<2>("response length")?;
-                Self::ResponseLength(ResponseLength { min, max })
-            }
-            tag::FILE_LIST => Self::FileList(read_file_list(v)?),
-            tag::AID => Self::Aid(Aid(v.rest().to_vec())),
-            _ => Self::Unknown { tag, value: v.rest().to_vec() },
-        };
-        v.expect_end("simple TLV value")?;
-        Ok(value)
-    }
-
     /// Appends the value bytes.
     fn write(&self, out: &mut Vec<u8>) {
         match self {
@@ -419,20 +380,328 @@ impl SimpleValue {
     }
 }
 
-/// Reads a file list value: the count, then paths split at each `3F00`.
-fn read_file_list(v: &mut Reader<'_>) -> DecodeResult<FileList> {
+/// Checks a file list value (`count`, then paths each starting with `3F00`); returns the count and the
+/// path octets.
+fn read_file_list<'a>(v: &mut Reader<'a>) -> DecodeResult<FileListRef<'a>> {
     let count = v.u8("file list: number of files")?;
-    let mut paths: Vec<FilePath> = Vec::new();
+    let paths = v.peek_rest();
+    let mut first = true;
     while !v.is_empty() {
         let at = v.offset();
         let fid = v.array::<2>("file list: file identifier")?;
-        match paths.last_mut() {
-            Some(p) if fid != [0x3F, 0x00] => p.0.extend_from_slice(&fid),
-            _ if fid == [0x3F, 0x00] => paths.push(FilePath(fid.to_vec())),
-            _ => return Err(DecodeError::invalid("file list", "a path must start with the MF 3F00", at)),
+        if first && fid != [0x3F, 0x00] {
+            return Err(DecodeError::invalid("file list", "a path must start with the MF 3F00", at));
+        }
+        first = false;
+    }
+    Ok(FileListRef { count, paths })
+}
+
+/// A file list as a borrowed view (TS 102 223 §8.18): the count as written and the path octets, checked to
+/// be whole file identifiers starting with the MF `3F00`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileListRef<'a> {
+    /// Number of files, as written.
+    pub count: u8,
+    /// The concatenated paths.
+    paths: &'a [u8],
+}
+
+impl<'a> FileListRef<'a> {
+    /// The concatenated path octets as on the wire.
+    #[must_use]
+    pub const fn path_bytes(&self) -> &'a [u8] {
+        self.paths
+    }
+
+    /// The paths: the path octets split before each `3F00`.
+    pub fn paths(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+        let mut rest = self.paths;
+        std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            // The next path starts at the next 3F00 after this one's (file identifiers are 2-octet aligned).
+            let end = (2..rest.len())
+                .step_by(2)
+                .find(|&i| rest.get(i..i + 2) == Some(&[0x3F, 0x00][..]))
+                .unwrap_or(rest.len());
+            let (p, tail) = rest.split_at(end);
+            rest = tail;
+            Some(p)
+        })
+    }
+
+    /// The owned file list.
+    #[must_use]
+    pub fn to_owned(&self) -> FileList {
+        FileList { count: self.count, paths: self.paths().map(|p| FilePath(p.to_vec())).collect() }
+    }
+}
+
+/// Address (TS 102 223 §8.1) as a borrowed view: the TON/NPI byte and the BCD bytes as read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AddressRef<'a> {
+    /// TON/NPI: bit 8 extension (normally 1), bits 7–5 type of number, bits 4–1 numbering plan.
+    pub ton_npi: u8,
+    /// The dialling number, two digits per byte, low nibble first, `F`-filled.
+    pub bcd: &'a [u8],
+}
+
+impl AddressRef<'_> {
+    /// The owned address.
+    #[must_use]
+    pub fn to_owned(&self) -> Address {
+        Address { ton_npi: self.ton_npi, bcd: self.bcd.to_vec() }
+    }
+}
+
+/// Result (TS 102 223 §8.12) as a borrowed view.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CommandResultRef<'a> {
+    /// General result.
+    pub general: GeneralResult,
+    /// Additional information on the result.
+    pub additional_info: &'a [u8],
+}
+
+/// The value of a [`SimpleTlvRef`]: [`SimpleValue`] with its byte fields borrowed from the input.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SimpleValueRef<'a> {
+    /// `01` command details.
+    CommandDetails(CommandDetails),
+    /// `02` device identities.
+    DeviceIdentities(DeviceIdentities),
+    /// `03` result.
+    Result(CommandResultRef<'a>),
+    /// `04` duration.
+    Duration(Duration),
+    /// `05` alpha identifier.
+    AlphaIdentifier(&'a [u8]),
+    /// `06` address.
+    Address(AddressRef<'a>),
+    /// `0B` SMS TPDU.
+    SmsTpdu(&'a [u8]),
+    /// `11` response length.
+    ResponseLength(ResponseLength),
+    /// `12` file list.
+    FileList(FileListRef<'a>),
+    /// `2F` AID.
+    Aid(&'a [u8]),
+    /// Any other object: its tag value (CR excluded) and value bytes.
+    Unknown {
+        /// Tag value without the CR bit.
+        tag: u16,
+        /// The value.
+        value: &'a [u8],
+    },
+}
+
+impl<'a> SimpleValueRef<'a> {
+    /// Decodes the value of an object with tag value `tag` from `v` (which must be consumed entirely): the
+    /// one value parser ([`SimpleValue`]'s is built on it).
+    fn read(tag: u16, v: &mut Reader<'a>) -> DecodeResult<Self> {
+        let value = match tag {
+            tag::COMMAND_DETAILS => {
+                let [number, t, qualifier] = v.array::<3>("command details")?;
+                Self::CommandDetails(CommandDetails::new(number, CommandType::from_u8(t), qualifier))
+            }
+            tag::DEVICE_IDENTITIES => {
+                let [s, d] = v.array::<2>("device identities")?;
+                Self::DeviceIdentities(DeviceIdentities::new(
+                    DeviceIdentity::from_u8(s),
+                    DeviceIdentity::from_u8(d),
+                ))
+            }
+            tag::RESULT => Self::Result(CommandResultRef {
+                general: GeneralResult::from_u8(v.u8("general result")?),
+                additional_info: v.rest(),
+            }),
+            tag::DURATION => {
+                let [u, interval] = v.array::<2>("duration")?;
+                Self::Duration(Duration { unit: TimeUnit::from_u8(u), interval })
+            }
+            tag::ALPHA_IDENTIFIER => Self::AlphaIdentifier(v.rest()),
+            tag::ADDRESS => Self::Address(AddressRef { ton_npi: v.u8("address TON/NPI")?, bcd: v.rest() }),
+            tag::SMS_TPDU => Self::SmsTpdu(v.rest()),
+            tag::RESPONSE_LENGTH => {
+                let [min, max] = v.array::<2>("response length")?;
+                Self::ResponseLength(ResponseLength { min, max })
+            }
+            tag::FILE_LIST => Self::FileList(read_file_list(v)?),
+            tag::AID => Self::Aid(v.rest()),
+            _ => Self::Unknown { tag, value: v.rest() },
+        };
+        v.expect_end("simple TLV value")?;
+        Ok(value)
+    }
+
+    /// The tag value (CR excluded).
+    #[must_use]
+    pub const fn tag(&self) -> u16 {
+        match self {
+            Self::CommandDetails(_) => tag::COMMAND_DETAILS,
+            Self::DeviceIdentities(_) => tag::DEVICE_IDENTITIES,
+            Self::Result(_) => tag::RESULT,
+            Self::Duration(_) => tag::DURATION,
+            Self::AlphaIdentifier(_) => tag::ALPHA_IDENTIFIER,
+            Self::Address(_) => tag::ADDRESS,
+            Self::SmsTpdu(_) => tag::SMS_TPDU,
+            Self::ResponseLength(_) => tag::RESPONSE_LENGTH,
+            Self::FileList(_) => tag::FILE_LIST,
+            Self::Aid(_) => tag::AID,
+            Self::Unknown { tag, .. } => *tag,
         }
     }
-    Ok(FileList { count, paths })
+
+    /// Appends the value bytes (as [`SimpleValue`]'s encoder does).
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::CommandDetails(c) => {
+                out.extend_from_slice(&[c.number, c.type_of_command.to_u8(), c.qualifier])
+            }
+            Self::DeviceIdentities(d) => out.extend_from_slice(&[d.source.to_u8(), d.destination.to_u8()]),
+            Self::Result(r) => {
+                out.push(r.general.to_u8());
+                out.extend_from_slice(r.additional_info);
+            }
+            Self::Duration(d) => out.extend_from_slice(&[d.unit.to_u8(), d.interval]),
+            Self::Address(a) => {
+                out.push(a.ton_npi);
+                out.extend_from_slice(a.bcd);
+            }
+            Self::ResponseLength(r) => out.extend_from_slice(&[r.min, r.max]),
+            Self::FileList(f) => {
+                out.push(f.count);
+                out.extend_from_slice(f.paths);
+            }
+            Self::AlphaIdentifier(b) | Self::SmsTpdu(b) | Self::Aid(b) | Self::Unknown { value: b, .. } => {
+                out.extend_from_slice(b)
+            }
+        }
+    }
+
+    /// The owned value.
+    #[must_use]
+    pub fn to_owned(&self) -> SimpleValue {
+        match self {
+            Self::CommandDetails(c) => SimpleValue::CommandDetails(*c),
+            Self::DeviceIdentities(d) => SimpleValue::DeviceIdentities(*d),
+            Self::Result(r) => SimpleValue::Result(CommandResult {
+                general: r.general,
+                additional_info: r.additional_info.to_vec(),
+            }),
+            Self::Duration(d) => SimpleValue::Duration(*d),
+            Self::AlphaIdentifier(a) => SimpleValue::AlphaIdentifier(AlphaIdentifier(a.to_vec())),
+            Self::Address(a) => SimpleValue::Address(a.to_owned()),
+            Self::SmsTpdu(t) => SimpleValue::SmsTpdu(SmsTpdu(t.to_vec())),
+            Self::ResponseLength(r) => SimpleValue::ResponseLength(*r),
+            Self::FileList(f) => SimpleValue::FileList(f.to_owned()),
+            Self::Aid(a) => SimpleValue::Aid(Aid(a.to_vec())),
+            Self::Unknown { tag, value } => SimpleValue::Unknown { tag: *tag, value: value.to_vec() },
+        }
+    }
+}
+
+/// One COMPREHENSION-TLV object as a borrowed view: [`SimpleTlv`] with its value borrowed
+/// ([`SimpleValueRef`]). Its decoder is the one simple-TLV parser ([`SimpleTlv`]'s is built on it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SimpleTlvRef<'a> {
+    /// Comprehension required (bit 8 of a one-byte tag).
+    pub cr: bool,
+    /// The tag was written in the three-byte format `7F xx xx`.
+    pub three_byte: bool,
+    /// How the length is written.
+    pub len_form: LenForm,
+    /// The value.
+    pub value: SimpleValueRef<'a>,
+}
+
+impl SimpleTlvRef<'_> {
+    /// The owned object.
+    #[must_use]
+    pub fn to_owned(&self) -> SimpleTlv {
+        SimpleTlv {
+            cr: self.cr,
+            three_byte: self.three_byte,
+            len_form: self.len_form,
+            value: self.value.to_owned(),
+        }
+    }
+}
+
+impl Encode for SimpleTlvRef<'_> {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        CtlvTag { value: self.value.tag(), cr: self.cr, three_byte: self.three_byte }.write(out);
+        crate::tlv::write_len_prefixed(out, self.len_form, |o| self.value.write(o));
+    }
+}
+
+impl<'a> DecodeRef<'a> for SimpleTlvRef<'a> {
+    const NAME: &'static str = "simple TLV";
+
+    fn decode_from(r: &mut Reader<'a>) -> DecodeResult<Self> {
+        let tag = CtlvTag::read(r)?;
+        let len_start = r.offset();
+        let (n, len_form) = match read_len(r, "simple TLV length", 2, false)? {
+            ReadLen::Definite(n, f) => (n, f),
+            ReadLen::Indefinite => {
+                return Err(DecodeError::invalid("simple TLV length", "indefinite", len_start));
+            }
+        };
+        let mut v = r.sub(n, r.offset() - len_start, "simple TLV value")?;
+        let value = SimpleValueRef::read(tag.value, &mut v)?;
+        Ok(Self { cr: tag.cr, three_byte: tag.three_byte, len_form, value })
+    }
+}
+
+/// The simple TLVs of a template as a borrowed view: their octets, checked when decoding to be a whole
+/// number of well-formed objects, read in order by [`SimpleTlvs::iter`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SimpleTlvs<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> SimpleTlvs<'a> {
+    /// Checks that `r`'s remaining bytes are simple TLVs and takes them all (same errors as
+    /// [`read_objects`]).
+    ///
+    /// # Errors
+    /// As [`SimpleTlv::decode_from`].
+    pub fn read(r: &mut Reader<'a>) -> DecodeResult<Self> {
+        Self::read_with(r, |_| ())
+    }
+
+    /// As [`SimpleTlvs::read`], handing each object to `each` as it is checked.
+    pub(crate) fn read_with(
+        r: &mut Reader<'a>,
+        mut each: impl FnMut(SimpleTlvRef<'a>),
+    ) -> DecodeResult<Self> {
+        let bytes = r.peek_rest();
+        while !r.is_empty() {
+            each(SimpleTlvRef::decode_from(r)?);
+        }
+        Ok(Self { bytes })
+    }
+
+    /// The objects in order.
+    pub fn iter(&self) -> impl Iterator<Item = SimpleTlvRef<'a>> + use<'a> {
+        let mut r = Reader::new(self.bytes);
+        // Checked when decoding: every read succeeds; an error would only end the iteration.
+        std::iter::from_fn(move || if r.is_empty() { None } else { SimpleTlvRef::decode_from(&mut r).ok() })
+    }
+
+    /// The octets of the objects as on the wire.
+    #[must_use]
+    pub const fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The owned objects.
+    #[must_use]
+    pub fn to_owned(&self) -> Vec<SimpleTlv> {
+        self.iter().map(|o| o.to_owned()).collect()
+    }
 }
 
 /// One COMPREHENSION-TLV object of TS 102 223 (TS 101 220 §7.1.1), lossless: the CR flag, the tag format and
@@ -478,18 +747,9 @@ impl SimpleTlv {
 impl Decode for SimpleTlv {
     const NAME: &'static str = "simple TLV";
 
+    /// Built on [`SimpleTlvRef`]'s decoder.
     fn decode_from(r: &mut Reader<'_>) -> DecodeResult<Self> {
-        let tag = CtlvTag::read(r)?;
-        let len_start = r.offset();
-        let (n, len_form) = match read_len(r, "simple TLV length", 2, false)? {
-            ReadLen::Definite(n, f) => (n, f),
-            ReadLen::Indefinite => {
-                return Err(DecodeError::invalid("simple TLV length", "indefinite", len_start));
-            }
-        };
-        let mut v = r.sub(n, r.offset() - len_start, "simple TLV value")?;
-        let value = SimpleValue::read(tag.value, &mut v)?;
-        Ok(Self { cr: tag.cr, three_byte: tag.three_byte, len_form, value })
+        SimpleTlvRef::decode_from(r).map(|o| o.to_owned())
     }
 }
 

@@ -1,16 +1,18 @@
 //! The lossless wire forms: proactive command `D0` (TS 102 223 §6.6), ENVELOPE templates `D1`–`DF` (§7) and
-//! the TERMINAL RESPONSE data (§6.8), each a list of [`SimpleTlv`]s, plus their C-APDU wrappers.
+//! the TERMINAL RESPONSE data (§6.8), each a list of [`SimpleTlv`]s, plus their C-APDU wrappers; and
+//! [`EnvelopeRef`], the zero-copy view of an ENVELOPE.
 
 use serde::{Deserialize, Serialize};
 
 use super::codes::EnvelopeTag;
 use super::objects::{
-    Address, Aid, AlphaIdentifier, CommandDetails, CommandResult, DeviceIdentities, Duration, FileList,
-    SimpleTlv, SimpleValue, SmsTpdu, read_objects, write_objects,
+    Address, AddressRef, Aid, AlphaIdentifier, CommandDetails, CommandResult, DeviceIdentities, Duration,
+    FileList, SimpleTlv, SimpleTlvRef, SimpleTlvs, SimpleValue, SimpleValueRef, SmsTpdu, read_objects,
+    write_objects,
 };
 use crate::apdu::{ApduError, Cla, CommandApdu};
 use crate::error::{DecodeError, DecodeErrorKind, DecodeResult};
-use crate::reader::{Decode, Encode, Reader};
+use crate::reader::{Decode, DecodeRef, Encode, Reader};
 use crate::tlv::{LenForm, ReadLen, read_len};
 
 /// Proactive UICC command tag (TS 101 220 Table 7.17).
@@ -78,6 +80,17 @@ fn read_template(
     expected: &'static str,
     check_tag: fn(u8) -> bool,
 ) -> DecodeResult<(u8, LenForm, Vec<SimpleTlv>)> {
+    let (tag, form, mut v) = read_template_header(r, expected, check_tag)?;
+    Ok((tag, form, read_objects(&mut v)?))
+}
+
+/// Reads the tag and length of a BER template (`check_tag` vets the tag byte); returns a reader over its
+/// value. Shared by the owned templates and [`EnvelopeRef`].
+fn read_template_header<'a>(
+    r: &mut Reader<'a>,
+    expected: &'static str,
+    check_tag: fn(u8) -> bool,
+) -> DecodeResult<(u8, LenForm, Reader<'a>)> {
     let start = r.offset();
     let tag = r.u8("CAT template tag")?;
     if !check_tag(tag) {
@@ -93,8 +106,8 @@ fn read_template(
             return Err(DecodeError::invalid("CAT template length", "indefinite", len_start));
         }
     };
-    let mut v = r.sub(n, r.offset() - len_start, "CAT template value")?;
-    Ok((tag, form, read_objects(&mut v)?))
+    let v = r.sub(n, r.offset() - len_start, "CAT template value")?;
+    Ok((tag, form, v))
 }
 
 fn write_template(out: &mut Vec<u8>, tag: u8, form: LenForm, objects: &[SimpleTlv]) {
@@ -199,13 +212,124 @@ impl Envelope {
     }
 }
 
+/// What an ENVELOPE template's tag must be.
+const ENVELOPE_TAG: &str = "ENVELOPE template tag D1-DF";
+
+fn is_envelope_tag(t: u8) -> bool {
+    (0xD1..=0xDF).contains(&t)
+}
+
 impl Decode for Envelope {
     const NAME: &'static str = "ENVELOPE template";
 
     fn decode_from(r: &mut Reader<'_>) -> DecodeResult<Self> {
-        let (tag, len_form, objects) =
-            read_template(r, "ENVELOPE template tag D1-DF", |t| (0xD1..=0xDF).contains(&t))?;
+        let (tag, len_form, objects) = read_template(r, ENVELOPE_TAG, is_envelope_tag)?;
         Ok(Self { tag: EnvelopeTag::from_u8(tag), len_form, objects })
+    }
+}
+
+/// The data of an ENVELOPE command (TS 102 223 §7) as a borrowed view: the template tag, its length form
+/// and the simple TLVs as the bytes they were read from ([`SimpleTlvs`], each object checked when decoding),
+/// so reading one allocates nothing.
+///
+/// It reads the same bytes as [`Envelope`] through the same parsers (template header, then
+/// [`SimpleTlvRef`] for each object), with the same errors; [`EnvelopeRef::to_owned`] gives the
+/// [`Envelope`], and encoding writes the tag, the length in its form and the object bytes (for a decoded
+/// view, the input). The typed getters return the first object of their kind, as [`Envelope`]'s do; the
+/// three an SMS-PP download needs (device identities, address, SMS TPDU) are noted while the objects are
+/// checked, so they cost no second pass.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EnvelopeRef<'a> {
+    /// The template tag.
+    pub tag: EnvelopeTag,
+    /// How the length is written.
+    pub len_form: LenForm,
+    /// The objects (private: `firsts` is derived from them).
+    objects: SimpleTlvs<'a>,
+    /// The first device identities, address and SMS TPDU among the objects.
+    firsts: Firsts<'a>,
+}
+
+/// The first object of each kind the SMS-PP download reads, noted during the checking pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+struct Firsts<'a> {
+    device_identities: Option<DeviceIdentities>,
+    address: Option<AddressRef<'a>>,
+    sms_tpdu: Option<&'a [u8]>,
+}
+
+impl<'a> Firsts<'a> {
+    fn note(&mut self, o: SimpleTlvRef<'a>) {
+        match o.value {
+            SimpleValueRef::DeviceIdentities(d) if self.device_identities.is_none() => {
+                self.device_identities = Some(d);
+            }
+            SimpleValueRef::Address(a) if self.address.is_none() => self.address = Some(a),
+            SimpleValueRef::SmsTpdu(t) if self.sms_tpdu.is_none() => self.sms_tpdu = Some(t),
+            _ => {}
+        }
+    }
+}
+
+impl<'a> EnvelopeRef<'a> {
+    /// The owned envelope.
+    #[must_use]
+    pub fn to_owned(&self) -> Envelope {
+        Envelope { tag: self.tag, len_form: self.len_form, objects: self.objects.to_owned() }
+    }
+
+    /// The objects, in order.
+    #[must_use]
+    pub const fn objects(&self) -> &SimpleTlvs<'a> {
+        &self.objects
+    }
+
+    /// The first device identities object (TS 102 223 §8.7).
+    #[must_use]
+    pub const fn device_identities(&self) -> Option<DeviceIdentities> {
+        self.firsts.device_identities
+    }
+
+    /// The first address (§8.1).
+    #[must_use]
+    pub fn address(&self) -> Option<AddressRef<'a>> {
+        self.firsts.address.clone()
+    }
+
+    /// The first SMS TPDU (TS 31.111 §8.13).
+    #[must_use]
+    pub const fn sms_tpdu(&self) -> Option<&'a [u8]> {
+        self.firsts.sms_tpdu
+    }
+
+    /// Encoded size.
+    #[must_use]
+    pub fn encoded_len(&self) -> usize {
+        let n = self.objects.as_bytes().len();
+        1 + crate::tlv::len_size(n, self.len_form) + n
+    }
+}
+
+impl<'a> DecodeRef<'a> for EnvelopeRef<'a> {
+    const NAME: &'static str = "ENVELOPE template";
+
+    fn decode_from(r: &mut Reader<'a>) -> DecodeResult<Self> {
+        let (tag, len_form, mut v) = read_template_header(r, ENVELOPE_TAG, is_envelope_tag)?;
+        let mut firsts = Firsts::default();
+        let objects = SimpleTlvs::read_with(&mut v, |o| firsts.note(o))?;
+        Ok(Self { tag: EnvelopeTag::from_u8(tag), len_form, objects, firsts })
+    }
+}
+
+impl Encode for EnvelopeRef<'_> {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        let objects = self.objects.as_bytes();
+        out.reserve(self.encoded_len());
+        out.push(self.tag.to_u8());
+        // As `write_len_prefixed`: an indefinite form is written as the minimal definite one.
+        let form = if self.len_form == LenForm::Indefinite { LenForm::Minimal } else { self.len_form };
+        crate::tlv::write_len(out, objects.len(), form);
+        out.extend_from_slice(objects);
     }
 }
 

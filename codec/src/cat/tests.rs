@@ -248,7 +248,7 @@ fn errors_with_offsets() {
     assert_eq!(other.interpret().unwrap(), Proactive::Other(other.clone()));
 }
 
-fn arb_bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
+pub(super) fn arb_bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(any::<u8>(), 0..max)
 }
 
@@ -289,7 +289,7 @@ fn arb_value() -> impl Strategy<Value = SimpleValue> {
     ]
 }
 
-fn arb_tlv() -> impl Strategy<Value = SimpleTlv> {
+pub(super) fn arb_tlv() -> impl Strategy<Value = SimpleTlv> {
     (arb_value(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(value, cr, three, long)| {
         let three_byte = three || value.tag() > 0x7E;
         SimpleTlv { cr, three_byte, len_form: if long { LenForm::Long(2) } else { LenForm::Minimal }, value }

@@ -91,6 +91,15 @@ pub fn seeds() -> Vec<Seed> {
         add("sms_reassembly", "single", length_prefixed(std::slice::from_ref(&tpdu)));
         let dl = SmsPpDownload::new(None, tpdu.clone());
         add("cat", "sms-pp-download", dl.to_envelope().encode());
+        add("views", "sms-pp-download", dl.to_envelope().encode());
+        if let Ok(sc) = crate::cat::Address::international("447785016005") {
+            add(
+                "views",
+                "sms-pp-download-sc",
+                SmsPpDownload::new(Some(sc), tpdu.clone()).to_envelope().encode(),
+            );
+        }
+        add("views", "deliver-70", tpdu.clone());
         if let Ok(sub) =
             UserData::octets(Some(Udh(vec![Ie::ResponsePacket])), vec![0x0C, 0, 0, 0, 0, 1, 0, 0])
             && let Ok(a) = Address::international("4912345678")

@@ -5,7 +5,8 @@
 //! - header fields: [`Spi`] (with [`CounterMode`], [`Checksum`], [`PorRequest`], [`PorTransport`]),
 //!   [`Kic`] / [`Kid`] (key version and algorithm), [`Tar`], [`Cntr`], [`PorStatus`];
 //! - packets on the wire, per [`Transport`]: [`CommandPacket`] (CPL, CHL, SPI, KIc, KID, TAR + secured
-//!   part), [`ResponsePacket`] (RPL, RHL, TAR + secured part), the SMS-PP PoR user data
+//!   part; [`CommandPacketRef`] is its zero-copy view), [`ResponsePacket`] (RPL, RHL, TAR + secured
+//!   part), the SMS-PP PoR user data
 //!   [`ResponseUserData`] (`02 71 00` …), the TCP/IP [`IdentificationPacket`];
 //! - plaintext views of the secured part: [`SecuredCommand`], [`SecuredResponse`];
 //! - what the crypto layer needs: [`command_checksum_input`] / [`response_checksum_input`] (the exact
@@ -30,7 +31,7 @@ mod vector_tests;
 pub use fields::{Cntr, PorStatus, Tar};
 pub use keys::{AlgorithmFamily, CcAlgorithm, CipherAlgorithm, Kic, Kid, KidAlgorithm, RcAlgorithm};
 pub use packet::{
-    CHL_FIXED, CommandHeader, CommandPacket, IdentificationPacket, MAX_COMMAND_CHECKSUM,
+    CHL_FIXED, CommandHeader, CommandPacket, CommandPacketRef, IdentificationPacket, MAX_COMMAND_CHECKSUM,
     MAX_RESPONSE_CHECKSUM, PorUdh, RHL_FIXED, ResponsePacket, ResponseUserData, Transport,
 };
 pub use secured::{

@@ -237,35 +237,25 @@ impl CommandPacket {
         Self::new(transport, header, secured.rc_cc_ds.len(), secured.encode())
     }
 
-    /// Reads a packet framed for `transport`, leaving `r` after it.
+    /// Reads a packet framed for `transport`, leaving `r` after it (built on [`CommandPacketRef::read`]).
     ///
     /// # Errors
     /// Truncation, a CPL that overflows the input, a wrong CPI, a CHL below 13 or one that does not fit
     /// inside the CPL.
     pub fn read(r: &mut Reader<'_>, transport: Transport) -> DecodeResult<Self> {
-        let (mut p, cpl_form) =
-            read_framing(r, transport.command_packet_identifier(), "CPI", "CPL", "command packet")?;
-        let chl_at = p.offset();
-        let chl = p.u8("CHL")?;
-        if (chl as usize) < CHL_FIXED {
-            return Err(crate::DecodeError::invalid("CHL", "below 13 (SPI..PCNTR take 13 octets)", chl_at));
+        CommandPacketRef::read(r, transport).map(|p| p.to_owned())
+    }
+
+    /// The borrowed view of this packet (its encoder is the one this packet's [`Encode`] uses).
+    #[must_use]
+    pub fn view(&self) -> CommandPacketRef<'_> {
+        CommandPacketRef {
+            transport: self.transport,
+            cpl_form: self.cpl_form,
+            chl: self.chl,
+            header: self.header,
+            secured: &self.secured,
         }
-        if chl as usize > p.remaining() {
-            return Err(crate::DecodeError::new(
-                DecodeErrorKind::LengthOverflow {
-                    what: "command header (CHL)",
-                    length: chl as usize,
-                    remaining: p.remaining(),
-                },
-                chl_at,
-            ));
-        }
-        let spi = Spi(p.array("SPI")?);
-        let kic = Kic(p.u8("KIc")?);
-        let kid = Kid(p.u8("KID")?);
-        let tar = Tar(p.array("TAR")?);
-        let secured = p.rest().to_vec();
-        Ok(Self { transport, cpl_form, chl, header: CommandHeader { spi, kic, kid, tar }, secured })
     }
 
     /// Decodes a packet that fills `bytes` exactly (for SMS: the TP-UD after `02 70 00`, or a reassembled
@@ -338,6 +328,111 @@ impl CommandPacket {
 
 impl Encode for CommandPacket {
     fn encode_to(&self, out: &mut Vec<u8>) {
+        self.view().encode_to(out);
+    }
+}
+
+/// A secured command packet as a borrowed view (TS 102 225 §5.1.1, TS 31.115 §4): the fields of
+/// [`CommandPacket`] with the secured part (CNTR..end) borrowed from the input, so reading one allocates
+/// nothing. [`CommandPacketRef::read`] is the one parser of command packets ([`CommandPacket::read`] is
+/// built on it), so both accept the same bytes with the same errors; [`CommandPacketRef::to_owned`] gives
+/// the owned packet, and encoding gives the bytes back.
+///
+/// Decision: views have no serde form (hex cannot be borrowed); use the owned type's JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandPacketRef<'a> {
+    /// The bearer, which fixes the framing.
+    pub transport: Transport,
+    /// How a BER-coded CPL is written (CAT_TP, TCP/IP, USSD); always `minimal` for SMS.
+    pub cpl_form: LenForm,
+    /// The command header length as read: 13 + length of the RC/CC/DS.
+    pub chl: u8,
+    /// SPI, KIc, KID, TAR.
+    pub header: CommandHeader,
+    /// CNTR, PCNTR, RC/CC/DS, data and padding, as on the wire (ciphered when SPI1 b3 is set).
+    pub secured: &'a [u8],
+}
+
+impl<'a> CommandPacketRef<'a> {
+    /// Reads a packet framed for `transport`, leaving `r` after it.
+    ///
+    /// # Errors
+    /// Truncation, a CPL that overflows the input, a wrong CPI, a CHL below 13 or one that does not fit
+    /// inside the CPL.
+    pub fn read(r: &mut Reader<'a>, transport: Transport) -> DecodeResult<Self> {
+        let (mut p, cpl_form) =
+            read_framing(r, transport.command_packet_identifier(), "CPI", "CPL", "command packet")?;
+        let chl_at = p.offset();
+        let chl = p.u8("CHL")?;
+        if (chl as usize) < CHL_FIXED {
+            return Err(crate::DecodeError::invalid("CHL", "below 13 (SPI..PCNTR take 13 octets)", chl_at));
+        }
+        if chl as usize > p.remaining() {
+            return Err(crate::DecodeError::new(
+                DecodeErrorKind::LengthOverflow {
+                    what: "command header (CHL)",
+                    length: chl as usize,
+                    remaining: p.remaining(),
+                },
+                chl_at,
+            ));
+        }
+        let spi = Spi(p.array("SPI")?);
+        let kic = Kic(p.u8("KIc")?);
+        let kid = Kid(p.u8("KID")?);
+        let tar = Tar(p.array("TAR")?);
+        let secured = p.rest();
+        Ok(Self { transport, cpl_form, chl, header: CommandHeader { spi, kic, kid, tar }, secured })
+    }
+
+    /// Decodes a packet that fills `bytes` exactly (see [`CommandPacket::decode_for`]).
+    ///
+    /// # Errors
+    /// As [`CommandPacketRef::read`], and trailing bytes after the CPL.
+    pub fn decode_for(transport: Transport, bytes: &'a [u8]) -> DecodeResult<Self> {
+        let mut r = Reader::new(bytes);
+        let p = Self::read(&mut r, transport)?;
+        r.expect_end("command packet")?;
+        Ok(p)
+    }
+
+    /// The owned packet.
+    #[must_use]
+    pub fn to_owned(&self) -> CommandPacket {
+        CommandPacket {
+            transport: self.transport,
+            cpl_form: self.cpl_form,
+            chl: self.chl,
+            header: self.header,
+            secured: self.secured.to_vec(),
+        }
+    }
+
+    /// The CPL value: octets from the CHL to the end of the packet.
+    #[must_use]
+    pub const fn cpl(&self) -> usize {
+        1 + CMD_HEADER_AFTER_CHL + self.secured.len()
+    }
+
+    /// Length of the RC/CC/DS announced by the CHL (CHL − 13); `None` for a hand-built CHL below 13.
+    #[must_use]
+    pub const fn rc_cc_ds_len(&self) -> Option<usize> {
+        (self.chl as usize).checked_sub(CHL_FIXED)
+    }
+
+    /// Encoded size.
+    #[must_use]
+    pub fn encoded_len(&self) -> usize {
+        let framing = match self.transport.command_packet_identifier() {
+            Some(_) => 1 + len_size(self.cpl(), self.cpl_form),
+            None => 2,
+        };
+        framing + self.cpl()
+    }
+}
+
+impl Encode for CommandPacketRef<'_> {
+    fn encode_to(&self, out: &mut Vec<u8>) {
         out.reserve(self.encoded_len());
         if let Some(cpi) = self.transport.command_packet_identifier() {
             out.push(cpi);
@@ -345,7 +440,7 @@ impl Encode for CommandPacket {
         write_packet_len(out, self.transport, self.cpl(), self.cpl_form);
         out.push(self.chl);
         self.header.write(out);
-        out.extend_from_slice(&self.secured);
+        out.extend_from_slice(self.secured);
     }
 }
 

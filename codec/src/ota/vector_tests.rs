@@ -627,6 +627,28 @@ proptest! {
         }
     }
 
+    /// [`CommandPacketRef`] against [`CommandPacket`] on typed packets, every prefix and a mutation: the same
+    /// value, bytes or error (`fuzzing::agree`); the view borrows the secured part from the input.
+    #[test]
+    fn command_view_agrees(p in arb_command(), at in any::<prop::sample::Index>(), val in any::<u8>()) {
+        let b = p.encode();
+        let v = CommandPacketRef::decode_for(p.transport, &b).unwrap();
+        prop_assert_eq!(v.encode(), b.clone());
+        prop_assert_eq!(v.encoded_len(), b.len());
+        prop_assert_eq!(v.rc_cc_ds_len(), p.rc_cc_ds_len());
+        prop_assert!(b.as_ptr_range().contains(&v.secured.as_ptr()) || v.secured.is_empty());
+        prop_assert_eq!(p.view().to_owned(), p.clone());
+        let decode = |b: &[u8]| CommandPacket::decode_for(p.transport, b);
+        for i in 0..b.len() {
+            let e = crate::fuzzing::agree(&b[..i], |b| CommandPacketRef::decode_for(p.transport, b), decode, CommandPacketRef::to_owned);
+            prop_assert!(e.is_none(), "prefix {} decoded", i);
+        }
+        let mut m = b.clone();
+        let i = at.index(m.len());
+        m[i] = val;
+        crate::fuzzing::agree(&m, |b| CommandPacketRef::decode_for(p.transport, b), decode, CommandPacketRef::to_owned);
+    }
+
     #[test]
     fn mutated_packets_never_panic_and_round_trip(p in arb_command(), at in any::<prop::sample::Index>(), val in any::<u8>()) {
         let mut b = p.encode();

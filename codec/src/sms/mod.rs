@@ -11,7 +11,9 @@
 //!   [`concat::Reassembler`].
 //!
 //! An SMS-DELIVER decode allocates only for its payloads (the UDH IE list and the body); addresses, time
-//! stamps and the other fields are fixed-size.
+//! stamps and the other fields are fixed-size. The zero-copy views [`DeliverRef`], [`SubmitRef`],
+//! [`UserDataRef`] and [`UdhRef`] borrow those payloads instead and allocate nothing; the owned decoders
+//! are built on their parsers, so both accept the same bytes with the same errors.
 
 pub mod address;
 pub mod concat;
@@ -26,9 +28,9 @@ mod vector_tests;
 
 pub use address::{Address, Npi, RpAddress, Ton, toa};
 pub use fields::{Alphabet, Dcs, MessageClass, Pid, PidKind, Scts, ValidityPeriod};
-pub use tpdu::{Deliver, DeliverReport, RpKind, StatusReport, Submit, Tpdu};
-pub use udh::{Ie, Udh};
-pub use user_data::UserData;
+pub use tpdu::{Deliver, DeliverRef, DeliverReport, RpKind, StatusReport, Submit, SubmitRef, Tpdu};
+pub use udh::{Ie, IeRef, Udh, UdhRef};
+pub use user_data::{UserData, UserDataRef};
 
 /// Why an SMS value could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

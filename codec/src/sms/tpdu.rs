@@ -6,6 +6,9 @@
 //! truth: the SMS-SUBMIT TP-VPF from [`Submit::validity_period`], and the TP-PI presence bits (PID, DCS,
 //! UDL) from the optional fields. Decoding always yields values for which this gives back the same bytes.
 //!
+//! [`DeliverRef`] and [`SubmitRef`] are zero-copy views (user data borrowed from the input); the owned
+//! decoders are built on them.
+//!
 //! Direction: TP-MTI `00` is SMS-DELIVER from the SC and SMS-DELIVER-REPORT from the MS. This module
 //! implements the DELIVER-REPORT in the MS→SC direction only (the direction the card and ME use: the PoR
 //! travels in it), and the SMS-STATUS-REPORT SC→MS. SMS-SUBMIT-REPORT and SMS-COMMAND are not modelled.
@@ -14,9 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use super::address::Address;
 use super::fields::{Dcs, Pid, Scts, ValidityPeriod};
-use super::user_data::UserData;
+use super::user_data::{UserData, UserDataRef};
 use crate::error::{DecodeErrorKind, DecodeResult};
-use crate::reader::{Decode, Encode, Reader};
+use crate::reader::{Decode, DecodeRef, Encode, Reader};
 
 const UDHI: u8 = 0x40;
 
@@ -118,19 +121,87 @@ impl Deliver {
 impl Decode for Deliver {
     const NAME: &'static str = "SMS-DELIVER";
 
+    /// Built on [`DeliverRef`]'s decoder.
     fn decode_from(r: &mut Reader<'_>) -> DecodeResult<Self> {
+        DeliverRef::decode_from(r).map(|d| d.to_owned())
+    }
+}
+
+impl Encode for Deliver {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.reserve(self.encoded_len());
+        out.push(self.first_octet);
+        self.originator.encode_to(out);
+        out.push(self.pid.0);
+        out.push(self.dcs.0);
+        out.extend_from_slice(&self.scts.0);
+        self.user_data.encode_to(out);
+    }
+}
+
+/// SMS-DELIVER (TS 23.040 §9.2.2.1) as a borrowed view: the fields of [`Deliver`] with the user data
+/// ([`UserDataRef`]) borrowed from the TPDU, so reading one allocates nothing (the TP-OA is a fixed-size
+/// [`Address`] already). Its decoder is the one SMS-DELIVER parser ([`Deliver`]'s is built on it);
+/// [`DeliverRef::to_owned`] gives the owned TPDU.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DeliverRef<'a> {
+    /// The first octet, raw.
+    pub first_octet: u8,
+    /// TP-OA.
+    pub originator: Address,
+    /// TP-PID.
+    pub pid: Pid,
+    /// TP-DCS.
+    pub dcs: Dcs,
+    /// TP-SCTS.
+    pub scts: Scts,
+    /// TP-UDL and TP-UD.
+    pub user_data: UserDataRef<'a>,
+}
+
+impl DeliverRef<'_> {
+    /// The owned TPDU.
+    #[must_use]
+    pub fn to_owned(&self) -> Deliver {
+        Deliver {
+            first_octet: self.first_octet,
+            originator: self.originator,
+            pid: self.pid,
+            dcs: self.dcs,
+            scts: self.scts,
+            user_data: self.user_data.to_owned(),
+        }
+    }
+
+    /// TP-UDHI.
+    #[must_use]
+    pub const fn udhi(&self) -> bool {
+        self.first_octet & UDHI != 0
+    }
+
+    /// Encoded size.
+    #[must_use]
+    pub fn encoded_len(&self) -> usize {
+        1 + self.originator.encoded_len() + 2 + 7 + self.user_data.encoded_len()
+    }
+}
+
+impl<'a> DecodeRef<'a> for DeliverRef<'a> {
+    const NAME: &'static str = "SMS-DELIVER";
+
+    fn decode_from(r: &mut Reader<'a>) -> DecodeResult<Self> {
         let first_octet = r.u8("first octet of SMS-DELIVER")?;
         check_mti(r, first_octet, 0, "TP-MTI", "not SMS-DELIVER (00)")?;
         let originator = Address::read(r, "TP-OA")?;
         let pid = Pid(r.u8("TP-PID")?);
         let dcs = Dcs(r.u8("TP-DCS")?);
         let scts = Scts(r.array("TP-SCTS")?);
-        let user_data = UserData::read(r, first_octet & UDHI != 0, dcs)?;
+        let user_data = UserDataRef::read(r, first_octet & UDHI != 0, dcs)?;
         Ok(Self { first_octet, originator, pid, dcs, scts, user_data })
     }
 }
 
-impl Encode for Deliver {
+impl Encode for DeliverRef<'_> {
     fn encode_to(&self, out: &mut Vec<u8>) {
         out.reserve(self.encoded_len());
         out.push(self.first_octet);
@@ -218,7 +289,54 @@ impl Submit {
 impl Decode for Submit {
     const NAME: &'static str = "SMS-SUBMIT";
 
+    /// Built on [`SubmitRef`]'s decoder.
     fn decode_from(r: &mut Reader<'_>) -> DecodeResult<Self> {
+        SubmitRef::decode_from(r).map(|s| s.to_owned())
+    }
+}
+
+/// SMS-SUBMIT (TS 23.040 §9.2.2.2) as a borrowed view: the fields of [`Submit`] with the user data
+/// borrowed. Its decoder is the one SMS-SUBMIT parser ([`Submit`]'s is built on it); [`SubmitRef::to_owned`]
+/// gives the owned TPDU. Encoding derives the TP-VPF bits from the validity period as [`Submit`] does (a
+/// decoded view's bits always match it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SubmitRef<'a> {
+    /// The first octet, raw.
+    pub first_octet: u8,
+    /// TP-MR.
+    pub message_reference: u8,
+    /// TP-DA.
+    pub destination: Address,
+    /// TP-PID.
+    pub pid: Pid,
+    /// TP-DCS.
+    pub dcs: Dcs,
+    /// TP-VP (its format is TP-VPF).
+    pub validity_period: ValidityPeriod,
+    /// TP-UDL and TP-UD.
+    pub user_data: UserDataRef<'a>,
+}
+
+impl SubmitRef<'_> {
+    /// The owned TPDU.
+    #[must_use]
+    pub fn to_owned(&self) -> Submit {
+        Submit {
+            first_octet: self.first_octet,
+            message_reference: self.message_reference,
+            destination: self.destination,
+            pid: self.pid,
+            dcs: self.dcs,
+            validity_period: self.validity_period,
+            user_data: self.user_data.to_owned(),
+        }
+    }
+}
+
+impl<'a> DecodeRef<'a> for SubmitRef<'a> {
+    const NAME: &'static str = "SMS-SUBMIT";
+
+    fn decode_from(r: &mut Reader<'a>) -> DecodeResult<Self> {
         let first_octet = r.u8("first octet of SMS-SUBMIT")?;
         check_mti(r, first_octet, 1, "TP-MTI", "not SMS-SUBMIT (01)")?;
         let message_reference = r.u8("TP-MR")?;
@@ -231,8 +349,29 @@ impl Decode for Submit {
             0x08 => ValidityPeriod::Enhanced(r.array("TP-VP (enhanced)")?),
             _ => ValidityPeriod::Absolute(Scts(r.array("TP-VP (absolute)")?)),
         };
-        let user_data = UserData::read(r, first_octet & UDHI != 0, dcs)?;
+        let user_data = UserDataRef::read(r, first_octet & UDHI != 0, dcs)?;
         Ok(Self { first_octet, message_reference, destination, pid, dcs, validity_period, user_data })
+    }
+}
+
+impl Encode for SubmitRef<'_> {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.push((self.first_octet & !0x18) | self.validity_period.vpf_bits());
+        out.push(self.message_reference);
+        self.destination.encode_to(out);
+        out.push(self.pid.0);
+        out.push(self.dcs.0);
+        write_validity_period(out, &self.validity_period);
+        self.user_data.encode_to(out);
+    }
+}
+
+fn write_validity_period(out: &mut Vec<u8>, vp: &ValidityPeriod) {
+    match vp {
+        ValidityPeriod::None => {}
+        ValidityPeriod::Relative(v) => out.push(*v),
+        ValidityPeriod::Enhanced(v) => out.extend_from_slice(v),
+        ValidityPeriod::Absolute(s) => out.extend_from_slice(&s.0),
     }
 }
 
@@ -244,12 +383,7 @@ impl Encode for Submit {
         self.destination.encode_to(out);
         out.push(self.pid.0);
         out.push(self.dcs.0);
-        match &self.validity_period {
-            ValidityPeriod::None => {}
-            ValidityPeriod::Relative(v) => out.push(*v),
-            ValidityPeriod::Enhanced(v) => out.extend_from_slice(v),
-            ValidityPeriod::Absolute(s) => out.extend_from_slice(&s.0),
-        }
+        write_validity_period(out, &self.validity_period);
         self.user_data.encode_to(out);
     }
 }

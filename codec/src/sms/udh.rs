@@ -3,12 +3,13 @@
 //!
 //! An IE is typed only when its length is the one its IEI defines (`00` with 3 octets, `08` with 4, `04`
 //! with 2, `05` with 4, `70`/`71` with 0); anything else, including a known IEI with an odd length, is kept
-//! as [`Ie::Other`], so every header that decodes re-encodes to the same bytes.
+//! as [`Ie::Other`], so every header that decodes re-encodes to the same bytes. [`UdhRef`] / [`IeRef`] are
+//! the zero-copy views of the same bytes.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::DecodeResult;
-use crate::reader::{Decode, Encode, Reader};
+use crate::reader::{Decode, DecodeRef, Encode, Reader};
 
 /// One information element of a user-data header (TS 23.040 §9.2.3.24; `70`/`71` from TS 31.115 §4).
 ///
@@ -219,21 +220,136 @@ impl Udh {
     }
 }
 
+/// Reads `UDHL | IEI IEDL data | …`, handing each IE to `each`; returns the IE octets (what UDHL covers).
+/// The one header parser: [`Udh`] and [`UdhRef`] are both read by it.
+fn read_header<'a>(r: &mut Reader<'a>, mut each: impl FnMut(IeRef<'a>)) -> DecodeResult<&'a [u8]> {
+    let udhl = r.u8("UDHL")? as usize;
+    let mut h = r.sub(udhl, 1, "user-data header (UDHL)")?;
+    let ies = h.peek_rest();
+    while !h.is_empty() {
+        each(IeRef::read(&mut h)?);
+    }
+    Ok(ies)
+}
+
 impl Decode for Udh {
     const NAME: &'static str = "user-data header";
 
     fn decode_from(r: &mut Reader<'_>) -> DecodeResult<Self> {
-        let udhl = r.u8("UDHL")? as usize;
-        let mut h = r.sub(udhl, 1, "user-data header (UDHL)")?;
         // At most 127 IEs fit in 255 octets: bounded.
         let mut ies = Vec::with_capacity(2);
-        while !h.is_empty() {
-            let iei = h.u8("IEI")?;
-            let iedl = h.u8("IEDL")? as usize;
-            let data = h.take_len(iedl, 1, "information element (IEDL)")?;
-            ies.push(Ie::from_raw(iei, data));
-        }
+        read_header(r, |ie| ies.push(ie.to_owned()))?;
         Ok(Self(ies))
+    }
+}
+
+/// One information element as a borrowed view: the IEI and its data as on the wire (TS 23.040
+/// §9.2.3.24). [`IeRef::to_owned`] types it as [`Ie`] does.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IeRef<'a> {
+    /// The IEI.
+    pub iei: u8,
+    /// Its data (IEDL octets).
+    pub data: &'a [u8],
+}
+
+impl<'a> IeRef<'a> {
+    /// Reads `IEI IEDL data`.
+    fn read(h: &mut Reader<'a>) -> DecodeResult<Self> {
+        let iei = h.u8("IEI")?;
+        let iedl = h.u8("IEDL")? as usize;
+        let data = h.take_len(iedl, 1, "information element (IEDL)")?;
+        Ok(Self { iei, data })
+    }
+
+    /// The typed IE.
+    #[must_use]
+    pub fn to_owned(&self) -> Ie {
+        Ie::from_raw(self.iei, self.data)
+    }
+
+    /// True for the command packet identifier (IEI `70`, length 0, TS 31.115 §4.1).
+    #[must_use]
+    pub const fn is_command_packet(&self) -> bool {
+        self.iei == 0x70 && self.data.is_empty()
+    }
+
+    /// True for the response packet identifier (IEI `71`, length 0, TS 31.115 §4.2).
+    #[must_use]
+    pub const fn is_response_packet(&self) -> bool {
+        self.iei == 0x71 && self.data.is_empty()
+    }
+}
+
+/// A user-data header as a borrowed view (TS 23.040 §9.2.3.24): the IE octets UDHL covers, checked when
+/// decoding (every IE complete inside the header), read in order by [`UdhRef::ies`].
+///
+/// Decoding goes through the same parser as [`Udh`]'s, so both accept the same bytes with the same
+/// errors; [`UdhRef::to_owned`] gives the typed header.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UdhRef<'a> {
+    /// The IE octets, already checked to be a whole number of IEs of at most 255 octets.
+    ies: &'a [u8],
+}
+
+impl<'a> UdhRef<'a> {
+    /// The IEs in order.
+    pub fn ies(&self) -> impl Iterator<Item = IeRef<'a>> + use<'a> {
+        let mut r = Reader::new(self.ies);
+        // Checked when decoding: every read succeeds; an error would only end the iteration.
+        std::iter::from_fn(move || if r.is_empty() { None } else { IeRef::read(&mut r).ok() })
+    }
+
+    /// The IE octets as on the wire (after the UDHL).
+    #[must_use]
+    pub const fn ie_bytes(&self) -> &'a [u8] {
+        self.ies
+    }
+
+    /// The UDHL value: octets of IEs.
+    #[must_use]
+    pub const fn udhl(&self) -> usize {
+        self.ies.len()
+    }
+
+    /// Encoded size, UDHL octet included.
+    #[must_use]
+    pub const fn encoded_len(&self) -> usize {
+        1 + self.ies.len()
+    }
+
+    /// True when the header holds the command packet identifier (IEI `70`, length 0).
+    #[must_use]
+    pub fn has_command_packet(&self) -> bool {
+        self.ies().any(|ie| ie.is_command_packet())
+    }
+
+    /// True when the header holds the response packet identifier (IEI `71`, length 0).
+    #[must_use]
+    pub fn has_response_packet(&self) -> bool {
+        self.ies().any(|ie| ie.is_response_packet())
+    }
+
+    /// The typed header.
+    #[must_use]
+    pub fn to_owned(&self) -> Udh {
+        Udh(self.ies().map(|ie| ie.to_owned()).collect())
+    }
+}
+
+impl<'a> DecodeRef<'a> for UdhRef<'a> {
+    const NAME: &'static str = "user-data header";
+
+    fn decode_from(r: &mut Reader<'a>) -> DecodeResult<Self> {
+        read_header(r, |_| ()).map(|ies| Self { ies })
+    }
+}
+
+impl Encode for UdhRef<'_> {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        // At most 255 octets: read under a one-octet UDHL.
+        out.push(u8::try_from(self.ies.len()).unwrap_or(u8::MAX));
+        out.extend_from_slice(self.ies);
     }
 }
 

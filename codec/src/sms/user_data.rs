@@ -12,10 +12,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::fields::{Alphabet, Dcs};
-use super::udh::Udh;
+use super::udh::{Udh, UdhRef};
 use super::{BuildError, gsm7};
 use crate::error::{DecodeErrorKind, DecodeResult};
-use crate::reader::{Decode, Encode, Reader};
+use crate::reader::{DecodeRef, Encode, Reader};
 
 /// Most octets of TP-UD (TS 23.040 §9.2.3.24).
 pub const MAX_UD_OCTETS: usize = 140;
@@ -77,27 +77,13 @@ impl UserData {
         Self::septets(header, &s)
     }
 
-    /// Reads TP-UDL and TP-UD up to the end of `r`. `udhi` is the TPDU's TP-UDHI bit; `dcs` says how the
-    /// UDL counts.
+    /// Reads TP-UDL and TP-UD up to the end of `r` (built on [`UserDataRef::read`]). `udhi` is the TPDU's
+    /// TP-UDHI bit; `dcs` says how the UDL counts.
     ///
     /// # Errors
     /// A UDL announcing more octets than remain (reported at the UDL), or a header that overflows.
     pub fn read(r: &mut Reader<'_>, udhi: bool, dcs: Dcs) -> DecodeResult<Self> {
-        let at = r.offset();
-        let udl = r.u8("TP-UDL")?;
-        let needed = if dcs.udl_in_septets() { (udl as usize * 7).div_ceil(8) } else { udl as usize };
-        if needed > r.remaining() {
-            return Err(crate::DecodeError::new(
-                DecodeErrorKind::LengthOverflow {
-                    what: "TP-UD (TP-UDL)",
-                    length: needed,
-                    remaining: r.remaining(),
-                },
-                at,
-            ));
-        }
-        let header = if udhi && !r.is_empty() { Some(Udh::decode_from(r)?) } else { None };
-        Ok(Self { udl, header, body: r.rest().to_vec() })
+        UserDataRef::read(r, udhi, dcs).map(|u| u.to_owned())
     }
 
     /// Octets of the encoded header (UDHL included), 0 without one.
@@ -116,13 +102,7 @@ impl UserData {
     /// the octets holding fill bits and `UDL − header septets` septets (clamped to the body).
     #[must_use]
     pub fn payload(&self, dcs: Dcs) -> &[u8] {
-        let n = if dcs.udl_in_septets() {
-            let (fill, hs) = fill_and_header_septets(self.header_len());
-            gsm7::packed_len((self.udl as usize).saturating_sub(hs), fill)
-        } else {
-            (self.udl as usize).saturating_sub(self.header_len())
-        };
-        &self.body[..n.min(self.body.len())]
+        payload_of(self.udl, self.header_len(), &self.body, dcs)
     }
 
     /// Body octets beyond what the UDL covers (empty for a conformant TPDU).
@@ -185,6 +165,100 @@ impl UserData {
     #[must_use]
     pub fn encoded_len(&self) -> usize {
         1 + self.header_len() + self.body.len()
+    }
+}
+
+/// The part of `body` a UDL of `udl` covers after a header of `header_len` octets (see
+/// [`UserData::payload`]).
+fn payload_of(udl: u8, header_len: usize, body: &[u8], dcs: Dcs) -> &[u8] {
+    let n = if dcs.udl_in_septets() {
+        let (fill, hs) = fill_and_header_septets(header_len);
+        gsm7::packed_len((udl as usize).saturating_sub(hs), fill)
+    } else {
+        (udl as usize).saturating_sub(header_len)
+    };
+    &body[..n.min(body.len())]
+}
+
+/// TP-UDL + TP-UD as a borrowed view (TS 23.040 §9.2.3.16, §9.2.3.24): the fields of [`UserData`] with the
+/// header and body borrowed from the TPDU. [`UserDataRef::read`] is the one user-data parser
+/// ([`UserData::read`] is built on it); [`UserDataRef::to_owned`] gives the owned value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserDataRef<'a> {
+    /// TP-UDL as read (septets or octets, by DCS).
+    pub udl: u8,
+    /// The user-data header, when TP-UDHI is set and the UD is not empty.
+    pub header: Option<UdhRef<'a>>,
+    /// Every octet after the header: 8-bit data, UCS2, or fill bits + packed septets.
+    pub body: &'a [u8],
+}
+
+impl<'a> UserDataRef<'a> {
+    /// Reads TP-UDL and TP-UD up to the end of `r`. `udhi` is the TPDU's TP-UDHI bit; `dcs` says how the
+    /// UDL counts.
+    ///
+    /// # Errors
+    /// A UDL announcing more octets than remain (reported at the UDL), or a header that overflows.
+    pub fn read(r: &mut Reader<'a>, udhi: bool, dcs: Dcs) -> DecodeResult<Self> {
+        let at = r.offset();
+        let udl = r.u8("TP-UDL")?;
+        let needed = if dcs.udl_in_septets() { (udl as usize * 7).div_ceil(8) } else { udl as usize };
+        if needed > r.remaining() {
+            return Err(crate::DecodeError::new(
+                DecodeErrorKind::LengthOverflow {
+                    what: "TP-UD (TP-UDL)",
+                    length: needed,
+                    remaining: r.remaining(),
+                },
+                at,
+            ));
+        }
+        let header = if udhi && !r.is_empty() { Some(UdhRef::decode_from(r)?) } else { None };
+        Ok(Self { udl, header, body: r.rest() })
+    }
+
+    /// The owned user data.
+    #[must_use]
+    pub fn to_owned(&self) -> UserData {
+        UserData {
+            udl: self.udl,
+            header: self.header.as_ref().map(UdhRef::to_owned),
+            body: self.body.to_vec(),
+        }
+    }
+
+    /// Octets of the encoded header (UDHL included), 0 without one.
+    #[must_use]
+    pub fn header_len(&self) -> usize {
+        self.header.as_ref().map_or(0, UdhRef::encoded_len)
+    }
+
+    /// The part of [`UserDataRef::body`] the UDL covers (see [`UserData::payload`]).
+    #[must_use]
+    pub fn payload(&self, dcs: Dcs) -> &'a [u8] {
+        payload_of(self.udl, self.header_len(), self.body, dcs)
+    }
+
+    /// Body octets beyond what the UDL covers (empty for a conformant TPDU).
+    #[must_use]
+    pub fn excess(&self, dcs: Dcs) -> &'a [u8] {
+        &self.body[self.payload(dcs).len()..]
+    }
+
+    /// Encoded size (UDL octet included).
+    #[must_use]
+    pub fn encoded_len(&self) -> usize {
+        1 + self.header_len() + self.body.len()
+    }
+}
+
+impl Encode for UserDataRef<'_> {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.push(self.udl);
+        if let Some(h) = &self.header {
+            h.encode_to(out);
+        }
+        out.extend_from_slice(self.body);
     }
 }
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::*;
 use crate::error::DecodeErrorKind;
 use crate::ota::{CommandPacket, ResponseUserData, Transport};
-use crate::reader::{Decode, Encode};
+use crate::reader::{Decode, DecodeRef, Encode, Reader};
 use crate::testdata::shared_file;
 
 fn vectors() -> Option<Vec<Value>> {
@@ -563,6 +563,39 @@ proptest! {
         }
     }
 
+    /// The views on typed TPDUs and single-byte mutations of them: same value, bytes or error as the owned
+    /// decoders (`fuzzing::agree`).
+    #[test]
+    fn deliver_and_submit_views_agree(
+        d in arb_deliver(),
+        s in arb_submit(),
+        at in any::<prop::sample::Index>(),
+        val in any::<u8>(),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let b = d.encode();
+        let v = DeliverRef::decode_exact(&b).unwrap();
+        prop_assert_eq!(&v.to_owned(), &d);
+        prop_assert_eq!(v.encode(), b.clone());
+        prop_assert_eq!(v.encoded_len(), b.len());
+        let ud_at = b.len() - d.user_data.encoded_len();
+        let u = UserDataRef::read(&mut Reader::with_base(&b[ud_at..], ud_at), d.udhi(), d.dcs).unwrap();
+        prop_assert_eq!(u.payload(d.dcs), d.user_data.payload(d.dcs));
+        prop_assert_eq!(u.excess(d.dcs), d.user_data.excess(d.dcs));
+        // A prefix may decode (the body runs to the end of the TPDU whatever the UDL says): only agreement.
+        let i = cut.index(b.len());
+        crate::fuzzing::agree(&b[..i], DeliverRef::decode_exact, Deliver::decode_exact, DeliverRef::to_owned);
+        crate::fuzzing::agree(&mutate(b, at, val), DeliverRef::decode_exact, Deliver::decode_exact, DeliverRef::to_owned);
+
+        let b = s.encode();
+        let v = SubmitRef::decode_exact(&b).unwrap();
+        prop_assert_eq!(&v.to_owned(), &s);
+        prop_assert_eq!(v.encode(), b.clone());
+        let i = cut.index(b.len());
+        crate::fuzzing::agree(&b[..i], SubmitRef::decode_exact, Submit::decode_exact, SubmitRef::to_owned);
+        crate::fuzzing::agree(&mutate(b, at, val), SubmitRef::decode_exact, Submit::decode_exact, SubmitRef::to_owned);
+    }
+
     #[test]
     fn deliver_report_round_trip(r in arb_deliver_report(), at in any::<prop::sample::Index>(), val in any::<u8>()) {
         let b = r.encode();
@@ -587,6 +620,15 @@ proptest! {
         if let Ok(x) = Tpdu::decode_sc_to_ms(&m) {
             prop_assert_eq!(x.encode(), m);
         }
+    }
+
+    #[test]
+    fn arbitrary_bytes_views_agree(b in proptest::collection::vec(any::<u8>(), 0..80)) {
+        crate::fuzzing::agree(&b, DeliverRef::decode_exact, Deliver::decode_exact, DeliverRef::to_owned);
+        crate::fuzzing::agree(&b, SubmitRef::decode_exact, Submit::decode_exact, SubmitRef::to_owned);
+        crate::fuzzing::agree(&b, UdhRef::decode_exact, Udh::decode_exact, UdhRef::to_owned);
+        let (v, o) = (UdhRef::decode(&b), Udh::decode(&b));
+        prop_assert_eq!(v.map(|(u, n)| (u.to_owned(), n)), o);
     }
 
     #[test]

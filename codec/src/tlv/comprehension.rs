@@ -54,6 +54,7 @@ impl CtlvTag {
     ///
     /// # Errors
     /// `00`, `80` or `FF` as the first byte, a three-byte tag with value 0, or truncation.
+    #[inline]
     pub fn read(r: &mut Reader<'_>) -> DecodeResult<Self> {
         let start = r.offset();
         let b = r.u8("COMPREHENSION-TLV tag")?;

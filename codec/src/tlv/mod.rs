@@ -122,6 +122,7 @@ pub enum ReadLen {
 ///
 /// # Errors
 /// Truncation, `80` where indefinite is not allowed, or a long form with more than `max_octets` octets.
+#[inline]
 pub fn read_len(
     r: &mut Reader<'_>,
     what: &'static str,

@@ -512,6 +512,23 @@ mod tests {
         }
     }
 
+    /// Found by fuzzing: a `MgmtTree` element kept in `DFProperties`' `extra` is an element of the DDF, not a
+    /// nested DDF document, in XML as in WBXML.
+    #[test]
+    fn mgmt_tree_element_inside_a_ddf_stays_an_element() {
+        let x = "<MgmtTree xmlns='syncml:dmddf1.2'><VerDTD>1.2</VerDTD><Node><NodeName>a</NodeName>\
+                 <DFProperties><AccessType><Get/></AccessType><DFFormat><chr/></DFFormat>\
+                 <MgmtTree><Description>x</Description></MgmtTree></DFProperties></Node></MgmtTree>";
+        let t = MgmtTree::decode(x.as_bytes(), crate::xml::Mode::Lenient).unwrap();
+        let extra = &t.nodes[0].df_properties.as_ref().unwrap().extra;
+        assert_eq!(extra.len(), 1);
+        assert_eq!(extra[0].name, "MgmtTree");
+        let rtk = crate::syncml::tree::Profile::rtk();
+        let back = MgmtTree::decode(t.to_xml(&rtk).unwrap().as_bytes(), crate::xml::Mode::Lenient).unwrap();
+        assert_eq!(back, t);
+        assert_eq!(MgmtTree::decode(&t.to_wbxml(&rtk).unwrap(), crate::xml::Mode::Lenient).unwrap(), t);
+    }
+
     #[test]
     fn occurrence_and_access() {
         assert_eq!(Occurrence::ZeroOrN(3).max(), Some(3));

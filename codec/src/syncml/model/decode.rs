@@ -38,8 +38,14 @@ pub(crate) fn decode_b64_text(s: &str) -> Option<Vec<u8>> {
 }
 
 /// The canonical form of an element the model keeps as it is (`extra`, [`Command::Other`], [`Data::Nodes`]):
-/// CDATA and UTF-8 `OPAQUE` become text, adjacent texts merge, and white space between child elements is
-/// dropped — so that the element reads back the same from either encoding. Binary `OPAQUE` stays.
+/// CDATA and UTF-8 `OPAQUE` become text, adjacent texts merge, empty texts are dropped, and white space between
+/// child elements is dropped — so that the element reads back the same from either encoding. Binary `OPAQUE`
+/// stays.
+///
+/// Decision (found by fuzzing): an empty text child is not significant. XML cannot tell `<X></X>` from `<X/>`
+/// (the infoset has no empty text node), and in WBXML an element with content `STR_I ""` and one without
+/// content mean the same empty PCDATA; the writers choose the form per profile (`EmptyData`), so keeping the
+/// distinction in the model would make typed → WBXML → typed depend on the profile.
 pub(crate) fn canon(e: &Element) -> Element {
     Element { ns: e.ns, name: e.name.clone(), children: canon_nodes(e.children.clone()) }
 }
@@ -68,6 +74,8 @@ fn canon_nodes(nodes: Vec<Node>) -> Vec<Node> {
     }
     if structured {
         out.retain(|n| !matches!(n, Node::Text(t) if is_space(t)));
+    } else {
+        out.retain(|n| !matches!(n, Node::Text(t) if t.is_empty()));
     }
     out
 }

@@ -43,16 +43,21 @@ pub(super) fn detect_language(doc: &xml::Document) -> Result<Language, DecodeErr
 
 /// The language of an element that starts an embedded document (`MgmtTree` in `syncml:dmddf1.2`, `DevInf`
 /// in `syncml:devinf`) inside a document of language `outer`.
+///
+/// Decision (found by fuzzing): an element of the outer document's own language is an element, not a nested
+/// document — a `MgmtTree` inside a DDF (kept in an `extra` list) stays an element, as it is in WBXML, where
+/// only an `OPAQUE` can carry a nested document. Otherwise DDF → XML → DDF would turn it into a document.
 pub(super) fn embedded_language(outer: Language, uri: Option<&str>, local: &str) -> Option<Language> {
     let eq = crate::wbxml::codepage::eq_bytes;
     let uri = uri?.as_bytes();
-    if eq(local.as_bytes(), b"MgmtTree") && eq(uri, b"syncml:dmddf1.2") {
-        Some(Language::DmDdf12)
+    let lang = if eq(local.as_bytes(), b"MgmtTree") && eq(uri, b"syncml:dmddf1.2") {
+        Language::DmDdf12
     } else if eq(local.as_bytes(), b"DevInf") && eq(uri, b"syncml:devinf") {
-        Some(outer.devinf())
+        outer.devinf()
     } else {
-        None
-    }
+        return None;
+    };
+    (lang != outer).then_some(lang)
 }
 
 /// Resolves an element to `(page, static name)`: namespace page first, then by name on every page.

@@ -176,8 +176,9 @@ fn change(args: &ChangeArgs) -> Result<Summary, String> {
 
 fn print_mcim_event(e: &mcim::Event, to_stderr: bool) {
     let line = match e {
-        mcim::Event::Step { number, actors, text } => {
-            format!("\n[S3-090905] step {number:>2}  {actors}\n          {text}")
+        mcim::Event::Step { number, actors, text, via } => {
+            let via = via.as_deref().map(|v| format!("  {v}")).unwrap_or_default();
+            format!("\n[S3-090905] step {number:>2}  {actors}{via}\n          {text}")
         }
         mcim::Event::Detail(t) => format!("          - {t}"),
         mcim::Event::Trace(t) => format!("          | {t}"),

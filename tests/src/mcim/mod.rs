@@ -550,7 +550,7 @@ impl Scenario {
                 continue;
             }
             let text = match &x.outcome {
-                Some(Err(e)) => format!("no answer from the {}: {e}", x.to),
+                Some(Err(_)) => format!("the {} is unreachable: the run stops here", x.to),
                 _ if *i == 0 => format!("refused: {why}"),
                 _ => format!("the {} refused it", x.to),
             };
@@ -808,8 +808,9 @@ impl Scenario {
             return Ok(self.finish());
         }
         let q = PcidRequest { pcid: pcid.imsi.clone() };
+        let mark = net.exchanges();
         let r = bearer.post(7, Role::Drf, Request::json("/drf/bootstrap", &q));
-        let Some(r) = self.outcome(net, 7, r) else { return Ok(self.finish()) };
+        let Some(r) = self.outcome(net, mark, r) else { return Ok(self.finish()) };
         self.show(
             net,
             7,

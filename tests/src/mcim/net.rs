@@ -310,13 +310,20 @@ impl Inner {
         Ok(r)
     }
 
-    fn over_http(handle: &tokio::runtime::Handle, url: &str, req: Request) -> Result<Response, CallError> {
+    fn over_http(
+        handle: &tokio::runtime::Handle,
+        to: Role,
+        url: &str,
+        req: Request,
+    ) -> Result<Response, CallError> {
         let headers = [("content-type", req.content_type.as_str())];
         let exchange = m2msim_dm_server::http::send("POST", url, &headers, req.body, None);
         let r = handle
             .block_on(async { tokio::time::timeout(EXCHANGE_TIMEOUT, exchange).await })
-            .map_err(|_| CallError::Transport(format!("no answer in {} s", EXCHANGE_TIMEOUT.as_secs())))?
-            .map_err(|e| CallError::Transport(e.to_string()))?;
+            .map_err(|_| {
+                CallError::Transport(format!("the {to} did not answer in {} s", EXCHANGE_TIMEOUT.as_secs()))
+            })?
+            .map_err(|e| CallError::Transport(format!("the {to} does not answer: {e}")))?;
         let content_type = r.header("content-type").unwrap_or_default().to_owned();
         Ok(Response { status: r.status, content_type, body: r.body })
     }
@@ -330,7 +337,7 @@ impl Inner {
             t.len() - 1
         };
         let result = match &self.http {
-            Some(h) => Self::over_http(h, &url, req),
+            Some(h) => Self::over_http(h, to, &url, req),
             None => self.direct(to, &req, self),
         };
         let outcome = match &result {

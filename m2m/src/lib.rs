@@ -1,9 +1,9 @@
 //! # m2msim-m2m
 //!
 //! The network roles of TR 33.812 §5.1.3.5 / S3-090905 (initial provisioning of an MCIM) as sans-IO logic:
-//! plain structs with methods, no transport, randomness passed in. The end-to-end scenario wires them to the
-//! DM engines over HTTP later (the `dm-server` crate or the scenarios crate hosts them then); here the
-//! integration test `tests/steps.rs` runs the 21 steps with direct calls.
+//! plain structs with methods, no transport, randomness passed in. The scenarios crate (`m2msim-scenarios`,
+//! module `mcim`) hosts each on an HTTP endpoint of its own and carries the [`wire`] messages between them;
+//! here the integration test `tests/steps.rs` runs the 21 steps with direct calls.
 //!
 //! - [`Ccif`]: issues the PCID (IMSI format, MCC/MNC of the RO) and its temporary K / OPc at manufacture.
 //! - [`Icf`]: holds the provisional credentials, makes authentication vectors (Milenage, SQN of TS 33.102

@@ -3,17 +3,25 @@
 //!
 //! The parties: the M2ME (a [`DmClient`] whose tree holds `./DevInfo`, `./DMAcc` and `./M2MSIMMobj` with
 //! the simulated TRE's plugin, `m2msim_dm_client::tre`), and the roles of `m2msim_m2m`: CCIF, ICF, VNO,
-//! DRF, DPF (the DM server, fed by the staged job plan [`dm::DpfJobs`]), SHO and PVA. The DM leg is a real
-//! OMA DM 1.2 session (XML or WBXML) carried by a [`dm::DmLink`]: by default over loopback HTTP to an
-//! `m2msim-dm-server` started on 127.0.0.1 with a SQLite store ([`dm::HttpDpf`]; the bootstrap's DMAcc
-//! `Addr` is its URL, each message and its HTTP status is reported), or in-process with
-//! [`Options::in_process`]. The radio and core-network legs (attach, AKA, the RO's internal messages, the
-//! SHO–PVA and SHO–DPF interfaces) are direct calls, as the contribution does not specify them.
+//! DRF, DPF (the DM server, fed by the staged job plan [`dm::DpfJobs`]), SHO and PVA.
+//!
+//! By default every exchange is real loopback HTTP: each role that receives messages is an endpoint of
+//! its own ([`roles`]) on a listener on 127.0.0.1 ([`net::Network`]: an ephemeral port each, every listener
+//! a tokio task), with JSON bodies and the existing byte formats (the bootstrap, the MCIM package), as
+//! `docs/m2msimmobj.md` §7 lists them; the DM leg is a real OMA DM 1.2 session (XML or WBXML) carried by a
+//! [`dm::DmLink`] to an `m2msim-dm-server` on 127.0.0.1 with a SQLite store ([`dm::HttpDpf`]; the
+//! bootstrap's DMAcc `Addr` is its URL). With [`Options::in_process`] the same handlers are called directly
+//! and the DPF's engine is hosted in-process, with the same results. A role answers what is asked of it and
+//! asks the roles it needs (the VNO asks the ICF for an AV while the attach waits); the scenario plays the
+//! M2ME, and sends the messages that start from an event rather than a request (steps 12, 13's report
+//! from the DPF, 21) for the role whose turn it is. After AKA the M2ME's IP requests go through a bearer
+//! that reaches only what the VNO's grant lists (the DRF and the DPF's DM endpoint). Every step is reported
+//! with the exchange that carried it; [`Options::down`] takes a role down to see the run stop at its step.
 //!
 //! 1–6. The M2ME attaches to a VNO with its PCID (from the CCIF at manufacture); the VNO gets an AV from the
 //!    ICF, runs AKA with the TRE (RES = XRES), and grants provisional connectivity that reaches only the RO.
-//! 7–11. The M2ME connects to the DRF; the ICF passes the PCID and IP address to the DRF, which finds the
-//!    DPF and the SHO and sends the bootstrap: an OMA DM plain-profile message of Adds on `./DMAcc/DPF`
+//! 7–11. The M2ME connects to the DRF; the ICF passes the PCID, the IP address the VNO reported and K_boot to
+//!    the DRF (which asks for them), which finds the DPF and the SHO and answers with the bootstrap: an OMA DM plain-profile message of Adds on `./DMAcc/DPF`
 //!    (address, and the credentials both ways, see [`m2msim_m2m::BootCredential`]) and
 //!    `./M2MSIMMobj/Boot/*` (PCID, DPF and SHO addresses, the MCIM provisioning context with the SHO's
 //!    signature key), MAC'd under K_boot from the PCID's AKA run. The TRE checks the MAC, the M2ME applies

@@ -294,8 +294,8 @@ struct Inner {
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(20);
 
 impl Inner {
-    fn record(&self, role: Role, path: &str, status: u16) {
-        lock(&self.received).entry(role).or_default().push(format!("POST {path} {status}"));
+    fn record(&self, role: Role, method: &str, path: &str, status: u16) {
+        lock(&self.received).entry(role).or_default().push(format!("{method} {path} {status}"));
     }
 
     fn direct(&self, to: Role, req: &Request, net: &Arc<Self>) -> Result<Response, CallError> {
@@ -306,7 +306,7 @@ impl Inner {
             return Err(CallError::Transport(format!("the {to} has no endpoint")));
         };
         let r = lock(&ep).handle(req, &NetRef(net.clone()));
-        self.record(to, &req.path, r.status);
+        self.record(to, "POST", &req.path, r.status);
         Ok(r)
     }
 
@@ -497,7 +497,8 @@ impl Network {
         lock(&self.inner.transcript).len()
     }
 
-    /// What each role's listener received (`POST /icf/av 200`), in order.
+    /// What each role's listener received (`POST /icf/av 200`: method, path, the status it answered), in
+    /// order.
     #[must_use]
     pub fn received(&self) -> BTreeMap<Role, Vec<String>> {
         lock(&self.inner.received).clone()
@@ -548,6 +549,7 @@ async fn answer(
     let path = req.uri().path().to_owned();
     let content_type =
         req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let method = req.method().to_string();
     let post = req.method() == hyper::Method::POST;
     let body = req.into_body().collect().await.map(http_body_util::Collected::to_bytes);
     let resp = match body {
@@ -562,7 +564,7 @@ async fn answer(
         }
         Err(e) => Response::problem(400, 0, format!("reading the body: {e}")),
     };
-    inner.record(role, &path, resp.status);
+    inner.record(role, &method, &path, resp.status);
     let mut b = hyper::Response::builder().status(resp.status);
     if !resp.content_type.is_empty() {
         b = b.header("content-type", resp.content_type);

@@ -597,6 +597,8 @@ impl Endpoint for PvaEndpoint {
         let Ok(report) = ValidationData::decode_exact(&q.report) else {
             return Response::problem(400, 14, "the validation data does not decode");
         };
+        // Decision: a report signed as another TRE than the one the SHO asks about does not vouch for that
+        // TRE: the verdict is the one for a signature that does not verify.
         if report.tre_id != q.tre_id {
             return Response::json(200, &Verdict::BadSignature);
         }

@@ -1,9 +1,9 @@
 //! # m2msim-m2m
 //!
 //! The network roles of TR 33.812 §5.1.3.5 / S3-090905 (initial provisioning of an MCIM) as sans-IO logic:
-//! plain structs with methods, no transport, randomness passed in. The end-to-end scenario wires them to the
-//! DM engines over HTTP later (the `dm-server` crate or the scenarios crate hosts them then); here the
-//! integration test `tests/steps.rs` runs the 21 steps with direct calls.
+//! plain structs with methods, no transport, randomness passed in. The scenarios crate (`m2msim-scenarios`,
+//! module `mcim`) hosts each on an HTTP endpoint of its own and carries the [`wire`] messages between them;
+//! here the integration test `tests/steps.rs` runs the 21 steps with direct calls.
 //!
 //! - [`Ccif`]: issues the PCID (IMSI format, MCC/MNC of the RO) and its temporary K / OPc at manufacture.
 //! - [`Icf`]: holds the provisional credentials, makes authentication vectors (Milenage, SQN of TS 33.102
@@ -15,6 +15,10 @@
 //! - [`Dpf`]: the operations it queues on the DM server for one MCIM ([`DmOp`]).
 //! - [`Sho`]: generates the MCIM, asks the PVA, encrypts to the PfC, and then serves AVs as home network.
 //! - [`Pva`]: checks a validation report (signature, PfCRef, nonce, measurements against references).
+//! - [`wire`]: the messages the roles exchange over HTTP (JSON bodies, and the bootstrap's Content-Type with
+//!   its RAND and MAC), as `docs/m2msimmobj.md` §7 "The wire between roles" documents them.
+
+pub mod wire;
 
 use std::collections::BTreeMap;
 
@@ -30,6 +34,7 @@ use m2msim_scp80::mcim::p256::ecdsa::{SigningKey, VerifyingKey};
 use m2msim_scp80::mcim::{self as prot, ProtectError};
 use m2msim_scp80::milenage::{AuthenticationVector, Milenage, SqnGenerator, SqnParams};
 use rand_core::CryptoRng;
+use serde::{Deserialize, Serialize};
 
 /// A subscription credential (PCID or MCIM IMSI with K and OPc).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,16 +111,40 @@ impl Auc {
     }
 }
 
+/// What the ICF forwards to the DRF for a PCID that attached (step 8, "the RO forwards the PCID and the IP
+/// address of the M2ME from its ICF to its DRF"): the address the VNO assigned, and the bootstrap key of the
+/// AKA run that authenticated it.
+///
+/// Decision: the ICF derives K_boot = HMAC-SHA256(CK ‖ IK, "M2M-BOOT" ‖ RAND) itself and hands the DRF only
+/// K_boot and RAND, never CK/IK (the DRF needs a key bound to the bootstrap, not the radio keys).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BootContext {
+    /// The PCID.
+    pub pcid: String,
+    /// The IP address the VNO assigned (step 6).
+    pub ip: String,
+    /// The RAND of the AKA run.
+    #[serde(with = "m2msim_codec::hexser::array")]
+    pub rand: [u8; 16],
+    /// K_boot (32 bytes).
+    pub k_boot: SecretBytes,
+}
+
+/// How many AVs the ICF remembers per PCID (to find the one a VNO reports as used).
+const ISSUED_PER_PCID: usize = 4;
+
 /// The ICF (Initial Connectivity Function, in the RO): authentication vectors for PCIDs (step 3).
 pub struct Icf {
     auc: Auc,
+    issued: BTreeMap<String, Vec<AuthenticationVector>>,
+    attached: BTreeMap<String, BootContext>,
 }
 
 impl Icf {
     /// An empty ICF.
     #[must_use]
     pub fn new() -> Self {
-        Self { auc: Auc { subs: BTreeMap::new() } }
+        Self { auc: Auc { subs: BTreeMap::new() }, issued: BTreeMap::new(), attached: BTreeMap::new() }
     }
 
     /// Registers a PCID the CCIF issued; false if K/OPc are not 16 bytes.
@@ -123,14 +152,51 @@ impl Icf {
         self.auc.add(c)
     }
 
-    /// A fresh AV for `pcid` (RAND from `rng`, next SQN of Annex C), `None` for an unknown PCID.
+    /// True when the ICF holds the temporary-access credential of `pcid` (else it asks the CCIF: S3-090905
+    /// step 3, NOTE).
+    #[must_use]
+    pub fn knows(&self, pcid: &str) -> bool {
+        self.auc.subs.contains_key(pcid)
+    }
+
+    /// A fresh AV for `pcid` (RAND from `rng`, next SQN of Annex C), `None` for an unknown PCID. The ICF
+    /// keeps the last few AVs of each PCID to derive K_boot when a VNO reports which one it used.
     pub fn av<R: CryptoRng + ?Sized>(&mut self, pcid: &str, rng: &mut R) -> Option<AuthenticationVector> {
-        self.auc.av(pcid, rng)
+        let av = self.auc.av(pcid, rng)?;
+        let kept = self.issued.entry(pcid.to_owned()).or_default();
+        if kept.len() >= ISSUED_PER_PCID {
+            kept.remove(0);
+        }
+        kept.push(av.clone());
+        Some(av)
     }
 
     /// Resynchronises after AUTS; false when AUTS does not verify.
     pub fn resync(&mut self, pcid: &str, rand: &[u8; 16], auts: &[u8; 14]) -> bool {
         self.auc.resync(pcid, rand, auts)
+    }
+
+    /// The VNO reports that `pcid` authenticated with the AV of `rand` and was given `ip` (step 6, the
+    /// analogue of a VLR's Update Location); false when the ICF issued no such AV.
+    pub fn attached(&mut self, pcid: &str, rand: &[u8; 16], ip: &str) -> bool {
+        let Some(av) = self.issued.get(pcid).and_then(|v| v.iter().find(|a| &a.rand == rand)) else {
+            return false;
+        };
+        let k = prot::boot_key(&av.ck, &av.ik, &av.rand);
+        let ctx = BootContext {
+            pcid: pcid.to_owned(),
+            ip: ip.to_owned(),
+            rand: *rand,
+            k_boot: SecretBytes::new(k.to_vec()),
+        };
+        self.attached.insert(pcid.to_owned(), ctx);
+        true
+    }
+
+    /// What the DRF needs to bootstrap `pcid` (step 8), once the VNO reported its attach.
+    #[must_use]
+    pub fn boot_context(&self, pcid: &str) -> Option<&BootContext> {
+        self.attached.get(pcid)
     }
 }
 
@@ -141,7 +207,10 @@ impl Default for Icf {
 }
 
 /// What provisional connectivity allows (steps 4–5): only the RO's functions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Destinations are compared as written: in the scenarios they are URL authorities (`host:port`), so two
+/// services on one host are told apart by their ports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectivityPolicy {
     /// The PCID it was granted to.
     pub pcid: String,
@@ -265,6 +334,34 @@ impl Drf {
         prov_ctx: &[u8],
         auth: &[BootCredential],
     ) -> Option<Bootstrap> {
+        let k = prot::boot_key(&av.ck, &av.ik, &av.rand);
+        self.build(pcid, &k, av.rand, acc, prov_ctx, auth)
+    }
+
+    /// [`Drf::bootstrap_with_auth`] keyed by what the ICF forwarded (step 8): K_boot and RAND of the
+    /// PCID's AKA run, without the AV itself.
+    #[must_use]
+    pub fn bootstrap_for(
+        &self,
+        ctx: &BootContext,
+        acc: &str,
+        prov_ctx: &[u8],
+        auth: &[BootCredential],
+    ) -> Option<Bootstrap> {
+        let k: [u8; 32] = ctx.k_boot.expose().try_into().ok()?;
+        let k = zeroize::Zeroizing::new(k);
+        self.build(&ctx.pcid, &k, ctx.rand, acc, prov_ctx, auth)
+    }
+
+    fn build(
+        &self,
+        pcid: &str,
+        k_boot: &[u8; 32],
+        rand: [u8; 16],
+        acc: &str,
+        prov_ctx: &[u8],
+        auth: &[BootCredential],
+    ) -> Option<Bootstrap> {
         let r = self.registrations.get(pcid)?;
         let acc_root = format!("./DMAcc/{acc}");
         let mut leaves: Vec<(String, Option<Data>, &str)> = vec![
@@ -313,9 +410,8 @@ impl Drf {
             extra: Vec::new(),
         };
         let message = msg.to_xml(&m2msim_codec::syncml::tree::Profile::rtk()).ok()?.into_bytes();
-        let k = prot::boot_key(&av.ck, &av.ik, &av.rand);
-        let mac = prot::boot_mac(&k, &message);
-        Some(Bootstrap { message, mac, rand: av.rand })
+        let mac = prot::boot_mac(k_boot, &message);
+        Some(Bootstrap { message, mac, rand })
     }
 }
 
@@ -375,7 +471,8 @@ impl Dpf {
 }
 
 /// What the PVA concluded (step 15).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// The M2ME is trustworthy.
     Valid,
@@ -385,6 +482,17 @@ pub enum Verdict {
     NotFresh,
     /// These components do not match their reference values.
     Compromised(Vec<String>),
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Valid => f.write_str("valid"),
+            Self::BadSignature => f.write_str("bad signature"),
+            Self::NotFresh => f.write_str("not fresh"),
+            Self::Compromised(c) => write!(f, "compromised: {}", c.join(", ")),
+        }
+    }
 }
 
 /// The PVA (Platform Validation Authority): knows each TRE's attestation key and the reference values.

@@ -92,6 +92,20 @@ fn twenty_one_steps() {
     );
     let boot = drf.bootstrap(&pcid.imsi, &av, "DPF", b"ctx").unwrap();
     assert!(tre.verify_bootstrap(&boot.rand, &boot.message, &boot.mac));
+    // Step 6/8 as the roles carry it: the VNO reports the attach, the ICF hands the DRF K_boot and RAND
+    // (never CK/IK), and the DRF's bootstrap keyed by them is the same message with the same MAC.
+    assert!(icf.boot_context(&pcid.imsi).is_none(), "no attach reported yet");
+    assert!(!icf.attached(&pcid.imsi, &[0u8; 16], "10.0.0.1"), "the ICF issued no AV with that RAND");
+    assert!(icf.attached(&pcid.imsi, &av.rand, "10.0.0.1"));
+    let boot_ctx = icf.boot_context(&pcid.imsi).unwrap().clone();
+    assert_eq!((boot_ctx.ip.as_str(), boot_ctx.rand), ("10.0.0.1", av.rand));
+    assert_eq!(boot_ctx.k_boot.expose(), &m2msim_scp80::mcim::boot_key(&av.ck, &av.ik, &av.rand)[..]);
+    assert_eq!(drf.bootstrap_for(&boot_ctx, "DPF", b"ctx", &[]), Some(boot.clone()));
+    let json = serde_json::to_string(&boot_ctx).unwrap();
+    assert!(!json.contains(&hex::encode(av.ck)) && !json.contains(&hex::encode(av.ik)), "{json}");
+    assert_eq!(serde_json::from_str::<BootContext>(&json).unwrap(), boot_ctx);
+    let wire = Bootstrap::from_http(&boot.content_type(), boot.message.clone()).unwrap();
+    assert!(tre.verify_bootstrap(&wire.rand, &wire.message, &wire.mac));
     let text = String::from_utf8(boot.message.clone()).unwrap();
     assert!(text.contains("./M2MSIMMobj/Boot/DPFAddr") && text.contains("./DMAcc/DPF/ServerID"), "{text}");
     tre.grant_server(&mut tree, "dpf.sho", NOW).unwrap();

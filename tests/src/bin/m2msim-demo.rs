@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use m2msim_scenarios::mcim;
+use m2msim_scenarios::mcim::net::Role;
 use m2msim_scenarios::subscription_change::{Alt, Event, Options, Scenario, Summary};
 
 /// The flows of TR 33.812 (S3-090905 initial MCIM provisioning, S3-090907 remote subscription change) run
@@ -17,7 +18,7 @@ use m2msim_scenarios::subscription_change::{Alt, Event, Options, Scenario, Summa
 #[command(
     name = "m2msim-demo",
     version,
-    after_help = "Examples:\n  m2msim-demo\n  m2msim-demo mcim --trace\n  m2msim-demo mcim --wbxml --fault foreign-pfc\n  m2msim-demo mcim --in-process --fault break-after-add\n  m2msim-demo subscription-change --alt 3a --devices 10000\n  m2msim-demo subscription-change --alt 3b --devices 2 --trace"
+    after_help = "Examples:\n  m2msim-demo\n  m2msim-demo mcim --trace\n  m2msim-demo mcim --wbxml --fault foreign-pfc\n  m2msim-demo mcim --in-process --fault break-after-add\n  m2msim-demo mcim --down pva\n  m2msim-demo subscription-change --alt 3a --devices 10000\n  m2msim-demo subscription-change --alt 3b --devices 2 --trace"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -62,6 +63,21 @@ struct McimArgs {
     /// Keep the HTTP DPF's SQLite store in this directory (default: in memory).
     #[arg(long, value_name = "DIR", conflicts_with = "in_process")]
     data_dir: Option<std::path::PathBuf>,
+    /// A role whose endpoint is down (nothing listens on its port): the run stops at the step that
+    /// needs it.
+    #[arg(long, value_enum, value_name = "ROLE")]
+    down: Option<RoleArg>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Ccif,
+    Icf,
+    Vno,
+    Drf,
+    Dpf,
+    Sho,
+    Pva,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -176,8 +192,9 @@ fn change(args: &ChangeArgs) -> Result<Summary, String> {
 
 fn print_mcim_event(e: &mcim::Event, to_stderr: bool) {
     let line = match e {
-        mcim::Event::Step { number, actors, text } => {
-            format!("\n[S3-090905] step {number:>2}  {actors}\n          {text}")
+        mcim::Event::Step { number, actors, text, via } => {
+            let via = via.as_deref().map(|v| format!("  {v}")).unwrap_or_default();
+            format!("\n[S3-090905] step {number:>2}  {actors}{via}\n          {text}")
         }
         mcim::Event::Detail(t) => format!("          - {t}"),
         mcim::Event::Trace(t) => format!("          | {t}"),
@@ -198,6 +215,14 @@ fn print_mcim_summary(s: &mcim::Summary, wall: std::time::Duration) {
         wall.as_secs_f64()
     );
     println!("   DM transport: {}", s.transport);
+    println!("   roles: {}", s.role_link);
+    let endpoints: Vec<String> = s.endpoints.iter().map(|(r, u)| format!("{r} {u}")).collect();
+    println!("   endpoints: {}", endpoints.join(", "));
+    let received: Vec<String> = s.received.iter().map(|(r, v)| format!("{r} {}", v.len())).collect();
+    println!(
+        "   requests received: {}",
+        if received.is_empty() { "-".to_owned() } else { received.join(", ") }
+    );
     if let Some(f) = s.fault {
         println!("   fault injected: {f:?}");
     }
@@ -245,6 +270,15 @@ fn provision(args: &McimArgs) -> Result<mcim::Summary, String> {
         fault,
         in_process: args.in_process,
         data_dir: args.data_dir.clone(),
+        down: args.down.map(|r| match r {
+            RoleArg::Ccif => Role::Ccif,
+            RoleArg::Icf => Role::Icf,
+            RoleArg::Vno => Role::Vno,
+            RoleArg::Drf => Role::Drf,
+            RoleArg::Dpf => Role::Dpf,
+            RoleArg::Sho => Role::Sho,
+            RoleArg::Pva => Role::Pva,
+        }),
         ..base
     };
     let json = args.json;
@@ -274,6 +308,7 @@ fn main() -> ExitCode {
                 json: false,
                 in_process: false,
                 data_dir: None,
+                down: None,
             }],
             [AltArg::A3a, AltArg::A3b]
                 .into_iter()
@@ -283,8 +318,8 @@ fn main() -> ExitCode {
     };
     for args in &mcim_runs {
         match provision(args) {
-            // A fault asked for is an expected failure: the demo shows it and succeeds.
-            Ok(s) if s.provisioned() || args.fault.is_some() => {}
+            // A fault or a role down asked for is an expected failure: the demo shows it and succeeds.
+            Ok(s) if s.provisioned() || args.fault.is_some() || args.down.is_some() => {}
             Ok(_) => return ExitCode::from(1),
             Err(e) => {
                 eprintln!("m2msim-demo: {e}");

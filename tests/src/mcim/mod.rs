@@ -3,17 +3,25 @@
 //!
 //! The parties: the M2ME (a [`DmClient`] whose tree holds `./DevInfo`, `./DMAcc` and `./M2MSIMMobj` with
 //! the simulated TRE's plugin, `m2msim_dm_client::tre`), and the roles of `m2msim_m2m`: CCIF, ICF, VNO,
-//! DRF, DPF (the DM server, fed by the staged job plan [`dm::DpfJobs`]), SHO and PVA. The DM leg is a real
-//! OMA DM 1.2 session (XML or WBXML) carried by a [`dm::DmLink`]: by default over loopback HTTP to an
-//! `m2msim-dm-server` started on 127.0.0.1 with a SQLite store ([`dm::HttpDpf`]; the bootstrap's DMAcc
-//! `Addr` is its URL, each message and its HTTP status is reported), or in-process with
-//! [`Options::in_process`]. The radio and core-network legs (attach, AKA, the RO's internal messages, the
-//! SHO–PVA and SHO–DPF interfaces) are direct calls, as the contribution does not specify them.
+//! DRF, DPF (the DM server, fed by the staged job plan [`dm::DpfJobs`]), SHO and PVA.
+//!
+//! By default every exchange is real loopback HTTP: each role that receives messages is an endpoint of
+//! its own ([`roles`]) on a listener on 127.0.0.1 ([`net::Network`]: an ephemeral port each, every listener
+//! a tokio task), with JSON bodies and the existing byte formats (the bootstrap, the MCIM package), as
+//! `docs/m2msimmobj.md` §7 lists them; the DM leg is a real OMA DM 1.2 session (XML or WBXML) carried by a
+//! [`dm::DmLink`] to an `m2msim-dm-server` on 127.0.0.1 with a SQLite store ([`dm::HttpDpf`]; the
+//! bootstrap's DMAcc `Addr` is its URL). With [`Options::in_process`] the same handlers are called directly
+//! and the DPF's engine is hosted in-process, with the same results. A role answers what is asked of it and
+//! asks the roles it needs (the VNO asks the ICF for an AV while the attach waits); the scenario plays the
+//! M2ME, and sends the messages that start from an event rather than a request (steps 12, 13's report
+//! from the DPF, 21) for the role whose turn it is. After AKA the M2ME's IP requests go through a bearer
+//! that reaches only what the VNO's grant lists (the DRF and the DPF's DM endpoint). Every step is reported
+//! with the exchange that carried it; [`Options::down`] takes a role down to see the run stop at its step.
 //!
 //! 1–6. The M2ME attaches to a VNO with its PCID (from the CCIF at manufacture); the VNO gets an AV from the
 //!    ICF, runs AKA with the TRE (RES = XRES), and grants provisional connectivity that reaches only the RO.
-//! 7–11. The M2ME connects to the DRF; the ICF passes the PCID and IP address to the DRF, which finds the
-//!    DPF and the SHO and sends the bootstrap: an OMA DM plain-profile message of Adds on `./DMAcc/DPF`
+//! 7–11. The M2ME connects to the DRF; the ICF passes the PCID, the IP address the VNO reported and K_boot to
+//!    the DRF (which asks for them), which finds the DPF and the SHO and answers with the bootstrap: an OMA DM plain-profile message of Adds on `./DMAcc/DPF`
 //!    (address, and the credentials both ways, see [`m2msim_m2m::BootCredential`]) and
 //!    `./M2MSIMMobj/Boot/*` (PCID, DPF and SHO addresses, the MCIM provisioning context with the SHO's
 //!    signature key), MAC'd under K_boot from the PCID's AKA run. The TRE checks the MAC, the M2ME applies
@@ -37,16 +45,17 @@
 //! [`Fault`]s inject what a user would want to see fail; the [`Summary`] reports the outcome and its cause.
 
 pub mod dm;
+pub mod net;
+pub mod roles;
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::Arc;
 
-use m2msim_codec::dm::ddf::Format;
-use m2msim_codec::mo::m2msimmobj::{self as mobj, McimLeaf, McimPaths, Operation, ResultCode, State, path};
-use m2msim_codec::mo::mcim::SecretBytes;
+use m2msim_codec::mo::m2msimmobj::{self as mobj, McimLeaf, McimPaths, ResultCode, State, path};
 use m2msim_codec::mo::prov_ctx::McimProvCtx;
 use m2msim_codec::mo::validation::{ValidationData, ValidationMode};
 use m2msim_codec::reader::{Decode, Encode};
@@ -57,14 +66,17 @@ use m2msim_codec::xml::Mode;
 use m2msim_dm_client::mo::devinfo::DevInfo;
 use m2msim_dm_client::mo::dmacc::{self, Layout};
 use m2msim_dm_client::provision::{self, BootstrapPolicy};
-use m2msim_dm_client::session::{self as client, ClientConfig, DmClient, Outcome as ClientOutcome};
+use m2msim_dm_client::session::{self as client, ClientConfig, DmClient, Outcome as ClientOutcome, Transmit};
 use m2msim_dm_client::tre::{AkaResponse, Tre, TreConfig};
 use m2msim_dm_client::tree::{DmTime, DmTree};
-use m2msim_dm_server::directory::{AuthScheme, Credentials, DeviceRecord, InMemoryDirectory};
-use m2msim_dm_server::operation::{OpId, cmd};
+use m2msim_dm_server::directory::{DeviceRecord, InMemoryDirectory};
 use m2msim_dm_server::session::SessionConfig;
 use m2msim_dm_server::store::{SqliteStore, Store};
-use m2msim_m2m::{BootCredential, Ccif, Dpf, Drf, Icf, Pva, Registration, Sho, Verdict, Vno};
+use m2msim_m2m::wire::{
+    AttachRequest, AuthResponse, BOOTSTRAP_MEDIA_TYPE, Challenge, Grant, PcidRequest, ProvisioningAnswer,
+    ShoRegistration, StatusReport, ValidationReport,
+};
+use m2msim_m2m::{Bootstrap, Ccif, ConnectivityPolicy, Dpf, Drf, Pva, Registration, Sho};
 use m2msim_scp80::mcim::p256::ecdsa::{SigningKey, VerifyingKey};
 use m2msim_scp80::mcim::p256::{PublicKey, SecretKey};
 use m2msim_scp80::mcim::{pfc_der, pfc_ref};
@@ -73,8 +85,13 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use self::dm::{
-    Delivery, Direction, DmLink, DpfJobs, Hop, HttpDpf, InProcessDpf, LinkError, Planned, SessionRun,
+    Delivery, Direction, DmLink, DmResponse, DpfJobs, Hop, HttpDpf, InProcessDpf, LinkError, SessionRun,
     StagedStore,
+};
+use self::net::{CallError, Network, Request, Response, Role};
+use self::roles::{
+    CcifEndpoint, DpfApi, DrfEndpoint, DrfRecord, IcfEndpoint, PvaEndpoint, ShoEndpoint, ShoFaults,
+    VnoEndpoint,
 };
 
 /// The M2ME's device identifier (`./DevInfo/DevId`, the DPF's device record).
@@ -133,6 +150,8 @@ pub struct Options {
     pub in_process: bool,
     /// Where the HTTP DPF keeps its SQLite store (`None`: in memory).
     pub data_dir: Option<PathBuf>,
+    /// A role that is down (its endpoint does not answer: connection refused over HTTP).
+    pub down: Option<Role>,
 }
 
 impl Default for Options {
@@ -147,6 +166,7 @@ impl Default for Options {
             max_msg_size: 16 * 1024,
             in_process: false,
             data_dir: None,
+            down: None,
         }
     }
 }
@@ -176,6 +196,8 @@ pub enum Event {
         actors: String,
         /// What happens and what crossed between the parties.
         text: String,
+        /// The exchange that carried it (`POST http://127.0.0.1:<port>/drf/bootstrap  200`), when one did.
+        via: Option<String>,
     },
     /// A detail line of the current step (a DM message in one line, a value).
     Detail(String),
@@ -192,6 +214,14 @@ pub struct Summary {
     pub encoding: String,
     /// What carried the DM leg.
     pub transport: String,
+    /// What carried the messages between the other roles.
+    pub role_link: String,
+    /// Each role's endpoint (base URL; the nominal host in-process).
+    pub endpoints: BTreeMap<String, String>,
+    /// What each role's endpoint received, in order (`POST /icf/av 200`).
+    pub received: BTreeMap<String, Vec<String>>,
+    /// The role that was down, if any.
+    pub down: Option<Role>,
     /// The DPF's address (the DMAcc `Addr` the bootstrap gave the M2ME): the HTTP server's URL, or the
     /// nominal address in-process.
     pub dpf_addr: String,
@@ -248,6 +278,9 @@ pub enum ScenarioError {
     /// The DPF (its server or store) could not start.
     #[error("DPF: {0}")]
     Dpf(String),
+    /// The roles' network could not start.
+    #[error("roles: {0}")]
+    Roles(String),
 }
 
 /// A deterministic random source: SHA-256 in counter mode over the seed (test and demo use only).
@@ -263,6 +296,15 @@ impl SeededRng {
     #[must_use]
     pub const fn new(seed: u64) -> Self {
         Self { seed, counter: 0, buf: Vec::new() }
+    }
+
+    /// A source of its own for one party (`seed` and `label`).
+    #[must_use]
+    pub fn labelled(seed: u64, label: &str) -> Self {
+        let d = derive(seed, label);
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&d[..8]);
+        Self::new(u64::from_be_bytes(b))
     }
 
     fn fill(&mut self, out: &mut [u8]) {
@@ -332,6 +374,10 @@ pub struct Scenario {
     opts: Options,
     observer: Box<dyn FnMut(&Event)>,
     summary: Summary,
+    /// The roles' network of the run under way.
+    net: Option<Rc<Network>>,
+    /// The transcript entries already reported.
+    shown: BTreeSet<usize>,
 }
 
 impl std::fmt::Debug for Scenario {
@@ -340,8 +386,9 @@ impl std::fmt::Debug for Scenario {
     }
 }
 
-/// Where the DPF's device records go (the DRF shares the bootstrap's credentials with the DPF).
-enum DeviceRegistry {
+/// Where the DPF's device records go (the DRF shares the bootstrap's credentials with the DPF: the RO's
+/// device directory).
+pub enum DeviceRegistry {
     /// The in-process DPF's directory.
     Memory(InMemoryDirectory),
     /// The DM server's store.
@@ -349,7 +396,11 @@ enum DeviceRegistry {
 }
 
 impl DeviceRegistry {
-    fn put(&self, record: DeviceRecord) -> Result<(), ScenarioError> {
+    /// Adds or replaces a device record.
+    ///
+    /// # Errors
+    /// The store refused it.
+    pub fn put(&self, record: DeviceRecord) -> Result<(), ScenarioError> {
         match self {
             Self::Memory(d) => {
                 d.insert(record);
@@ -366,6 +417,54 @@ fn host_of(url: &str) -> &str {
     rest.split('/').next().unwrap_or(rest)
 }
 
+/// The M2ME's IP bearer under provisional connectivity: it reaches only the destinations of the VNO's grant
+/// (URL authorities); a request elsewhere is refused before anything goes on the wire.
+struct Bearer<'a> {
+    net: &'a Network,
+    policy: &'a ConnectivityPolicy,
+}
+
+impl Bearer<'_> {
+    fn post(&self, step: u8, to: Role, req: Request) -> Result<Response, CallError> {
+        let dest = self.net.authority(to);
+        if !self.policy.allows(&dest) {
+            let why =
+                format!("{dest} is not in the VNO's grant (reaches only {})", self.policy.allowed.join(", "));
+            self.net.record_blocked(step, to, &req.path, &why);
+            return Err(CallError::Blocked(why));
+        }
+        self.net.call(step, Role::M2me, to, req)
+    }
+}
+
+/// The DM leg over the same bearer: a message to a DPF address outside the grant is refused.
+struct DmBearer<'a> {
+    link: &'a mut dyn DmLink,
+    policy: &'a ConnectivityPolicy,
+}
+
+impl DmLink for DmBearer<'_> {
+    fn name(&self) -> String {
+        self.link.name()
+    }
+    fn address(&self) -> String {
+        self.link.address()
+    }
+    fn route(&self, t: &Transmit) -> Option<String> {
+        self.link.route(t)
+    }
+    fn post(&mut self, t: &Transmit) -> Result<Option<DmResponse>, LinkError> {
+        let host = host_of(&t.uri);
+        if !self.policy.allows(host) {
+            return Err(LinkError::Transport(format!("blocked: {host} is not in the VNO's grant")));
+        }
+        self.link.post(t)
+    }
+    fn end_session(&mut self) {
+        self.link.end_session();
+    }
+}
+
 /// The measured components of the M2ME (name, what is measured).
 const COMPONENTS: [(&str, &str); 3] =
     [("boot", "bootloader 2.1"), ("os", "m2m-os 4.7"), ("mcim-app", "mcim application 1.0")];
@@ -374,12 +473,104 @@ impl Scenario {
     /// A scenario with `observer` receiving its events.
     #[must_use]
     pub fn new(opts: Options, observer: impl FnMut(&Event) + 'static) -> Self {
-        Self { opts, observer: Box::new(observer), summary: Summary::default() }
+        Self {
+            opts,
+            observer: Box::new(observer),
+            summary: Summary::default(),
+            net: None,
+            shown: BTreeSet::new(),
+        }
     }
 
     fn step(&mut self, number: u8, actors: &str, text: impl Into<String>) {
+        self.step_via(number, actors, text, None);
+    }
+
+    fn step_via(&mut self, number: u8, actors: &str, text: impl Into<String>, via: Option<String>) {
         self.summary.steps.push(number);
-        (self.observer)(&Event::Step { number, actors: actors.into(), text: text.into() });
+        (self.observer)(&Event::Step { number, actors: actors.into(), text: text.into(), via });
+    }
+
+    /// Reports step `number`; `principal` picks the exchange shown on its line: the first not yet shown
+    /// exchange of step `.0` to role `.1`, or (with `.2`) the answer to that exchange. The other exchanges
+    /// of the step follow as details.
+    fn show(
+        &mut self,
+        net: &Network,
+        number: u8,
+        actors: &str,
+        text: impl Into<String>,
+        principal: Option<(u8, Role, bool)>,
+    ) {
+        let mut via = None;
+        if let Some((label, to, answer)) = principal {
+            let t = net.transcript(0);
+            let found = t
+                .iter()
+                .enumerate()
+                .find(|(i, x)| x.step == label && x.to == to && (answer || !self.shown.contains(i)));
+            if let Some((i, x)) = found {
+                self.shown.insert(i);
+                via = Some(if answer {
+                    format!("answer to {}", x.request_line())
+                } else if actors == format!("{} -> {}", x.from, x.to) {
+                    x.request_line()
+                } else {
+                    x.line()
+                });
+            }
+        }
+        self.step_via(number, actors, text, via);
+        self.flush(net, number);
+    }
+
+    /// Reports the exchanges of step `number` not yet shown, as details.
+    fn flush(&mut self, net: &Network, number: u8) {
+        for (i, x) in net.transcript(0).into_iter().enumerate() {
+            if x.step == number && self.shown.insert(i) {
+                self.detail(x.line());
+            }
+        }
+    }
+
+    /// Sends a request for `from` (the M2ME, or a role whose turn it is) and checks the answer.
+    fn exchange(&mut self, net: &Network, step: u8, from: Role, to: Role, req: Request) -> Option<Response> {
+        let mark = net.exchanges();
+        let r = net.call(step, from, to, req);
+        self.outcome(net, mark, r)
+    }
+
+    /// A 2xx answer, or `None` after reporting the failure at the step where it happened: the innermost
+    /// failed exchange from transcript entry `mark` on (a role that is down fails the call that reached
+    /// for it, and every call waiting on that one).
+    fn outcome(&mut self, net: &Network, mark: usize, r: Result<Response, CallError>) -> Option<Response> {
+        let why = match r {
+            Ok(x) if x.ok() => return Some(x),
+            Ok(x) => x.why(),
+            Err(e) => e.to_string(),
+        };
+        let failed: Vec<(usize, net::Exchange)> =
+            net.transcript(mark).into_iter().enumerate().filter(|(_, x)| x.failed()).collect();
+        for (i, x) in &failed {
+            self.shown.insert(mark + i);
+            if self.summary.steps.contains(&x.step) {
+                self.detail(x.line());
+                continue;
+            }
+            let text = match &x.outcome {
+                Some(Err(_)) => format!("the {} is unreachable: the run stops here", x.to),
+                _ if *i == 0 => format!("refused: {why}"),
+                _ => format!("the {} refused it", x.to),
+            };
+            self.step_via(x.step, &format!("{} -> {}", x.from, x.to), text, Some(x.request_line()));
+        }
+        let cause = match failed.last() {
+            Some((_, x)) if matches!(x.outcome, Some(Err(_))) => format!("step {}: {}", x.step, x.line()),
+            Some((_, x)) => format!("step {}: {} ({why})", x.step, x.line()),
+            None => why,
+        };
+        self.fail(cause);
+        None
     }
 
     fn detail(&mut self, text: impl Into<String>) {
@@ -409,12 +600,14 @@ impl Scenario {
         self.summary = Summary {
             encoding: if self.opts.wbxml { "wbxml" } else { "xml" }.into(),
             fault,
+            down: self.opts.down,
             ..Summary::default()
         };
+        self.shown.clear();
         let rng = &mut SeededRng::new(seed);
         let now = &mut DmTime(1_700_000_000);
 
-        // --- manufacture: TRE, PCID (CCIF → ICF), attestation key and references (PVA) ----------------
+        // --- manufacture: TRE, PCID (CCIF), attestation key and references (PVA) ------------------------
         let reference: Vec<(String, [u8; 32])> =
             COMPONENTS.iter().map(|(n, img)| ((*n).to_owned(), digest(img))).collect();
         let mut measured = reference.clone();
@@ -436,10 +629,8 @@ impl Scenario {
         let mut ccif = Ccif::new(ro_plmn, 1);
         let pcid = ccif.issue(rng);
         tre.set_provisional(&pcid.imsi, &pcid.k, &pcid.opc);
-        let mut icf = Icf::new();
-        if !icf.register(&pcid) {
-            return Err(ScenarioError::Setup("PCID credential"));
-        }
+        let mut ccif_ep = CcifEndpoint::default();
+        ccif_ep.keep(pcid.clone());
         let mut pva = Pva::default();
         pva.register_tre(TRE_ID, tre.attestation_key());
         for (c, d) in &reference {
@@ -460,11 +651,6 @@ impl Scenario {
         let config = ClientConfig { wire, max_msg_size: self.opts.max_msg_size, ..ClientConfig::default() };
         let mut m2me = DmClient::new(tree, config, client::SeededNonces::new(seed));
         let mut sho = Sho::new(plmn("001", "02")?, 100, Some(signing_key(seed, "sho-signature")?));
-        // The RO's DPF: a DM server on loopback (or in-process).
-        let (mut link, jobs, registry) = self.start_dpf(seed)?;
-        let dpf_addr = link.address();
-        self.summary.transport = link.name();
-        self.summary.dpf_addr = dpf_addr.clone();
         if self.opts.plmn_list > 0 {
             let list = (0..self.opts.plmn_list)
                 .map(|i| plmn(&format!("{:03}", 200 + i % 700), &format!("{:02}", i / 700 + 1)))
@@ -472,32 +658,113 @@ impl Scenario {
             sho.plmn_list = Some(list);
         }
 
+        // --- the RO's DPF (a DM server on loopback, or in-process), and every role on its endpoint ------
+        let (mut link, jobs, registry) = self.start_dpf(seed)?;
+        let dpf_addr = link.address();
+        self.summary.transport = link.name();
+        self.summary.dpf_addr = dpf_addr.clone();
+        let down: Vec<Role> = self.opts.down.into_iter().collect();
+        let mut network = if self.opts.in_process {
+            Network::in_process(&down)
+        } else {
+            Network::http(&down).map_err(ScenarioError::Roles)?
+        };
+        let net = &mut network;
+        self.summary.role_link = if net.is_http() {
+            "HTTP on loopback: one listener per role on 127.0.0.1, JSON and the bootstrap / MCIM byte formats"
+                .into()
+        } else {
+            "in-process: the roles' handlers called directly, the same bodies".into()
+        };
+        self.summary.endpoints = net.urls().into_iter().map(|(r, u)| (r.name().to_owned(), u)).collect();
+        // The contract data of the RO: where the PCID is provisioned, and the SHO's provisioning context.
+        // With the OtherSho fault, the M2ME is registered with another SHO than the one that will send it an
+        // MCIM (its key is still the issuing SHO's, so only the SHOID check can catch it).
+        let sho_key = sho.verifying_key().ok_or(ScenarioError::Setup("SHO key"))?;
+        let registered_sho = if fault == Some(Fault::OtherSho) { plmn("001", "03")? } else { sho.plmn };
+        let mut ctx = McimProvCtx::new(registered_sho);
+        ctx.sho_key = Some(spki(&sho_key));
+        ctx.transaction_id = Some(derive(seed, "transaction")[..8].to_vec());
+        let registration = Registration {
+            dpf_addr: dpf_addr.clone(),
+            dpf_server_id: DPF_SERVER_ID.into(),
+            sho: sho.plmn,
+            sho_addr: sho.plmn.to_string(),
+        };
+        let mut drf = Drf::default();
+        drf.register(&pcid.imsi, registration.clone());
+        let records = BTreeMap::from([(
+            pcid.imsi.clone(),
+            DrfRecord { dev_id: DEV_ID.into(), dpf_server_id: DPF_SERVER_ID.into(), prov_ctx: ctx.encode() },
+        )]);
+        let ro_destinations = vec![net.authority(Role::Drf), host_of(&dpf_addr).to_owned()];
+        let mut dpf_api = DpfApi::new(jobs.clone(), DEV_ID);
+        dpf_api.activate_first = fault == Some(Fault::ExecWrongState);
+        let sho_faults = ShoFaults {
+            foreign_pfc: if fault == Some(Fault::ForeignPfc) {
+                Some(pfc_der(&secret_key(seed, "another-tre-pfc")?.public_key()))
+            } else {
+                None
+            },
+            flip_ciphertext: fault == Some(Fault::FlippedCiphertext),
+        };
+        let role_rng = |label: &str| SeededRng::labelled(seed, label);
+        net.start(vec![
+            (Role::Ccif, Box::new(ccif_ep)),
+            (Role::Icf, Box::new(IcfEndpoint::new(role_rng("icf")))),
+            (Role::Vno, Box::new(VnoEndpoint::new(ro_destinations))),
+            (Role::Drf, Box::new(DrfEndpoint::new(drf, records, registry, ACCOUNT, role_rng("drf")))),
+            (Role::Dpf, Box::new(dpf_api)),
+            (Role::Sho, Box::new(ShoEndpoint::new(sho, role_rng("sho"), MCIM_NODE, sho_faults))),
+            (Role::Pva, Box::new(PvaEndpoint::new(pva))),
+        ]);
+        let network = Rc::new(network);
+        self.net = Some(network.clone());
+        let net = &*network;
+
         // --- 1–6: initial attach with the PCID ------------------------------------------------------
-        self.step(
+        let attach = AttachRequest { imsi: pcid.imsi.clone() };
+        let Some(r) = self.exchange(net, 1, Role::M2me, Role::Vno, Request::json("/vno/attach", &attach))
+        else {
+            return Ok(self.finish());
+        };
+        self.show(
+            net,
             1,
             "M2ME -> VNO",
             format!("attach with PCID {} (IMSI format; MCC/MNC {ro_plmn} route to the RO)", pcid.imsi),
+            Some((1, Role::Vno, false)),
         );
-        self.step(
+        self.show(
+            net,
             2,
             "VNO -> ICF",
             format!("PCID {}: authentication vectors requested from the RO", pcid.imsi),
+            Some((2, Role::Icf, false)),
         );
-        let Some(av) = icf.av(&pcid.imsi, rng) else {
-            self.fail("step 3: the ICF does not know the PCID");
-            return Ok(self.finish());
-        };
-        self.step(
+        self.show(
+            net,
             3,
             "ICF",
-            "finds the PCID's temporary-access credential (issued by the CCIF) and makes an AV (Milenage)",
+            "fetches the PCID's temporary-access credential from the CCIF (it does not hold it yet: S3-090905 step 3 NOTE) and makes an AV (Milenage)",
+            Some((3, Role::Ccif, false)),
         );
-        self.step(
+        let Ok(challenge) = r.parse::<Challenge>() else {
+            self.fail("step 4: the VNO's answer is not an AKA challenge");
+            return Ok(self.finish());
+        };
+        self.show(
+            net,
             4,
             "ICF -> VNO",
-            format!("AV: RAND {} AUTN {}", hex::encode(av.rand), hex::encode(av.autn)),
+            format!(
+                "AV: RAND {} AUTN {} (with XRES, CK, IK)",
+                hex::encode(challenge.rand),
+                hex::encode(challenge.autn)
+            ),
+            Some((2, Role::Icf, true)),
         );
-        let res = match tre.authenticate(&av.rand, &av.autn) {
+        let res = match tre.authenticate(&challenge.rand, &challenge.autn) {
             AkaResponse::Res { res, .. } => res,
             other => {
                 self.step(5, "VNO <-> M2ME", format!("AKA fails: {other:?}"));
@@ -505,101 +772,100 @@ impl Scenario {
                 return Ok(self.finish());
             }
         };
-        self.step(5, "VNO <-> M2ME", format!("AKA: RAND/AUTN to the TRE, RES {} = XRES", hex::encode(res)));
-        let vno = Vno { ro_destinations: vec![DRF_HOST.into(), host_of(&dpf_addr).to_owned()] };
-        let Some(policy) = vno.authenticate(&pcid.imsi, &av, &res) else {
-            self.fail("step 5: RES differs from XRES");
+        let auth = AuthResponse { imsi: pcid.imsi.clone(), res: res.to_vec() };
+        let Some(r) = self.exchange(net, 5, Role::M2me, Role::Vno, Request::json("/vno/attach/auth", &auth))
+        else {
             return Ok(self.finish());
         };
-        let ip = "10.45.0.17";
-        self.step(
+        self.show(
+            net,
+            5,
+            "VNO <-> M2ME",
+            format!(
+                "AKA: RAND/AUTN to the TRE (the attach's answer), RES {} back; the VNO finds RES = XRES",
+                hex::encode(res)
+            ),
+            Some((5, Role::Vno, false)),
+        );
+        let Some((ip, policy)) = r.parse::<Grant>().ok().and_then(|g| Some((g.ip, g.policy?))) else {
+            self.fail("step 6: the VNO granted no provisional connectivity");
+            return Ok(self.finish());
+        };
+        self.show(
+            net,
             6,
             "VNO -> M2ME",
-            format!("provisional IP connectivity: address {ip}, reaches only {}", policy.allowed.join(", ")),
+            format!(
+                "provisional IP connectivity: address {ip}, reaches only {} (the VNO reports the attach and the address to the ICF)",
+                policy.allowed.join(", ")
+            ),
+            Some((5, Role::Vno, true)),
         );
 
         // --- 7–12: discovery and registration ---------------------------------------------------------
-        if !policy.allows(DRF_HOST) || !policy.allows(host_of(&dpf_addr)) || policy.allows("www.example.com")
-        {
-            self.fail("step 7: the provisional connectivity policy is wrong");
+        let bearer = Bearer { net, policy: &policy };
+        let probe = ShoRegistration {
+            pcid: pcid.imsi.clone(),
+            dev_id: DEV_ID.into(),
+            tre_id: TRE_ID.into(),
+            dpf_server_id: String::new(),
+        };
+        // The grant is enforced by the M2ME's bearer: a request to anything but the RO is refused.
+        if bearer.post(7, Role::Sho, Request::json("/sho/registrations", &probe)).is_ok() {
+            self.fail("step 7: the provisional bearer reached the SHO");
             return Ok(self.finish());
         }
-        self.step(7, "M2ME -> RO (DRF)", format!("connects to {DRF_HOST} over the provisional connection"));
-        self.step(8, "ICF -> DRF", format!("bootstrap request: PCID {}, IP address {ip}", pcid.imsi));
-        let mut drf = Drf::default();
-        drf.register(
-            &pcid.imsi,
-            Registration {
-                dpf_addr: dpf_addr.clone(),
-                dpf_server_id: DPF_SERVER_ID.into(),
-                sho: sho.plmn,
-                sho_addr: sho.plmn.to_string(),
-            },
+        let q = PcidRequest { pcid: pcid.imsi.clone() };
+        let mark = net.exchanges();
+        let r = bearer.post(7, Role::Drf, Request::json("/drf/bootstrap", &q));
+        let Some(r) = self.outcome(net, mark, r) else { return Ok(self.finish()) };
+        self.show(
+            net,
+            7,
+            "M2ME -> DRF",
+            format!("connects to the RO's DRF over the provisional connection with its PCID {}", pcid.imsi),
+            Some((7, Role::Drf, false)),
         );
-        let mut secret = |label: &str| {
-            let mut b = [0u8; 12];
-            rng.fill(&mut b);
-            format!("{label}-{}", hex::encode(b))
-        };
-        let (client_pw, server_pw) = (secret("m2me"), secret("dpf"));
-        let (client_nonce, server_nonce) =
-            (derive(seed, "clnonce")[..8].to_vec(), derive(seed, "srvnonce")[..8].to_vec());
-        let creds = [
-            BootCredential {
-                level: "CLCRED".into(),
-                auth_type: "DIGEST".into(),
-                name: pcid.imsi.clone(),
-                secret: SecretBytes::new(client_pw.as_bytes().to_vec()),
-                nonce: client_nonce.clone(),
-            },
-            BootCredential {
-                level: "SRVCRED".into(),
-                auth_type: "DIGEST".into(),
-                name: DPF_SERVER_ID.into(),
-                secret: SecretBytes::new(server_pw.as_bytes().to_vec()),
-                nonce: server_nonce.clone(),
-            },
-        ];
-        let sho_key = sho.verifying_key().ok_or(ScenarioError::Setup("SHO key"))?;
-        // With the OtherSho fault, the M2ME is registered with another SHO than the one that will send it
-        // an MCIM (its key is still the issuing SHO's, so only the SHOID check can catch it).
-        let registered_sho = if fault == Some(Fault::OtherSho) { plmn("001", "03")? } else { sho.plmn };
-        let mut ctx = McimProvCtx::new(registered_sho);
-        ctx.sho_key = Some(spki(&sho_key));
-        ctx.transaction_id = Some(derive(seed, "transaction")[..8].to_vec());
-        let Some(registration) = drf.lookup(&pcid.imsi).cloned() else {
-            self.fail("step 9: the DRF has no registration for the PCID");
-            return Ok(self.finish());
-        };
-        let Some(boot) = drf.bootstrap_with_auth(&pcid.imsi, &av, ACCOUNT, &ctx.encode(), &creds) else {
-            self.fail("step 9: the DRF could not build the bootstrap");
-            return Ok(self.finish());
-        };
-        // The DRF shares the account's credentials with the DPF (its device directory).
-        registry.put(DeviceRecord {
-            device_id: DEV_ID.into(),
-            client: Credentials::new(AuthScheme::Md5, pcid.imsi.clone(), client_pw.clone(), client_nonce),
-            server: Some(Credentials::new(AuthScheme::Md5, DPF_SERVER_ID, server_pw.clone(), server_nonce)),
-        })?;
-        self.step(
+        self.show(
+            net,
+            8,
+            "ICF -> DRF",
+            format!(
+                "bootstrap context for PCID {}: IP address {ip}, RAND and K_boot of the PCID's AKA run (asked for when the M2ME connects)",
+                pcid.imsi
+            ),
+            Some((8, Role::Icf, false)),
+        );
+        self.show(
+            net,
             9,
             "DRF",
             format!(
-                "PCID {} -> DPF {} ({}), SHO {}; builds the bootstrap (DMAcc with DIGEST credentials both ways, Boot nodes, MCIM provisioning context)",
+                "PCID {} -> DPF {} ({}), SHO {}; builds the bootstrap (DMAcc with DIGEST credentials both ways, Boot nodes, MCIM provisioning context) and gives the credentials to the DPF's device directory",
                 pcid.imsi, registration.dpf_server_id, registration.dpf_addr, registration.sho_addr
             ),
+            None,
         );
+        let boot = match Bootstrap::from_http(&r.content_type, r.body) {
+            Ok(b) => b,
+            Err(e) => {
+                self.fail(format!("step 10: the DRF's answer is not a bootstrap: {e}"));
+                return Ok(self.finish());
+            }
+        };
         let adds =
             SyncMl::decode(&boot.message, Mode::Strict).map(|d| d.message.body.commands.len()).unwrap_or(0);
-        self.step(
+        self.show(
+            net,
             10,
             "DRF -> M2ME",
             format!(
-                "bootstrap: OMA DM plain profile, {adds} Add commands, {} B; MAC HMAC-SHA256 under K_boot (RAND {}) = {}",
+                "bootstrap: OMA DM plain profile, {adds} Add commands, {} B, Content-Type {BOOTSTRAP_MEDIA_TYPE} with RAND {} and MAC (HMAC-SHA256 under K_boot) = {}",
                 boot.message.len(),
                 hex::encode(boot.rand),
                 hex::encode(&boot.mac[..8])
             ),
+            Some((7, Role::Drf, true)),
         );
         self.trace(String::from_utf8_lossy(&boot.message).lines().map(str::to_owned).collect::<Vec<_>>());
         if !tre.verify_bootstrap(&boot.rand, &boot.message, &boot.mac) {
@@ -607,14 +873,15 @@ impl Scenario {
             return Ok(self.finish());
         }
         // Only Adds, only under ./DMAcc and ./M2MSIMMobj/Boot, all checked before anything is written.
-        let policy = BootstrapPolicy::restricted(["./DMAcc", path::BOOT]);
-        let accounts = match provision::apply_bootstrap_with(m2me.tree_mut(), &boot.message, *now, &policy) {
-            Ok(a) => a,
-            Err(e) => {
-                self.fail(format!("step 11: bootstrap refused: {e}"));
-                return Ok(self.finish());
-            }
-        };
+        let boot_policy = BootstrapPolicy::restricted(["./DMAcc", path::BOOT]);
+        let accounts =
+            match provision::apply_bootstrap_with(m2me.tree_mut(), &boot.message, *now, &boot_policy) {
+                Ok(a) => a,
+                Err(e) => {
+                    self.fail(format!("step 11: bootstrap refused: {e}"));
+                    return Ok(self.finish());
+                }
+            };
         // The TRE takes the MCIM provisioning context from its Boot node: the SHO's signature key, and the
         // SHOID (and MCIMID, when announced) every package must carry.
         let prov_ctx = m2me
@@ -639,149 +906,117 @@ impl Scenario {
                 accounts.first().map_or("?", |a| a.addr.as_str())
             ),
         );
-        self.step(
+        let reg = ShoRegistration {
+            pcid: pcid.imsi.clone(),
+            dev_id: DEV_ID.into(),
+            tre_id: TRE_ID.into(),
+            dpf_server_id: DPF_SERVER_ID.into(),
+        };
+        let Some(_) = self.exchange(net, 12, Role::Drf, Role::Sho, Request::json("/sho/registrations", &reg))
+        else {
+            return Ok(self.finish());
+        };
+        self.show(
+            net,
             12,
             "DRF -> SHO",
             format!("registers the M2ME: PCID {}, TREID {TRE_ID}, DPF {DPF_SERVER_ID}", pcid.imsi),
+            Some((12, Role::Sho, false)),
         );
 
         // --- 13–15: validation ----------------------------------------------------------------------
-        let nonce = derive(seed, "validation-nonce")[..16].to_vec();
-        let before = jobs.released().len();
-        jobs.plan(vec![vec![
-            Planned {
-                label: "Replace ValidationNonce".into(),
-                command: cmd::replace(path::VALIDATION_NONCE, Format::Bin, nonce.clone()),
-            },
-            Planned { label: "Get PfC".into(), command: cmd::get(path::PFC) },
-            Planned { label: "Get ValidationData".into(), command: cmd::get(path::VALIDATION_DATA) },
-        ]]);
-        let ids: Vec<OpId> = jobs.released()[before..].iter().map(|(id, _)| *id).collect();
-        self.step(
+        self.show(
+            net,
             13,
             "SHO -> PVA (via DPF <-> M2ME)",
-            format!("the SHO retrieves the PfC and a validation report for a fresh nonce through the DPF (DM session 1, client-initiated after the bootstrap), then sends them with the M2ME's identity ({TRE_ID}) to the PVA"),
+            format!("the SHO asks the DPF for the PfC and a validation report for a fresh nonce (DM session 1, client-initiated after the bootstrap: Replace TRE/ValidationNonce, Get TRE/PfC, Get TRE/ValidationData); the DPF returns them, and the SHO sends them with the M2ME's identity ({TRE_ID}) to the PVA"),
+            None,
         );
-        let run = self.session(&mut m2me, link.as_mut(), now, false)?;
+        let run = {
+            let mut dm_bearer = DmBearer { link: link.as_mut(), policy: &policy };
+            self.session(&mut m2me, &mut dm_bearer, now, false)?
+        };
         if run.outcome != ClientOutcome::Completed {
             self.fail(format!("step 13: DM session failed: {:?}", run.outcome));
             return Ok(self.finish());
         }
-        let result_of = |id: Option<&OpId>| {
-            jobs.outcome(*id?)?.results.first()?.data.as_ref()?.as_bytes().map(<[u8]>::to_vec)
+        let result_of = |label: &str| {
+            let (id, _) = jobs.released().into_iter().rev().find(|(_, l)| l == label)?;
+            jobs.outcome(id)?.results.first()?.data.as_ref()?.as_bytes().map(<[u8]>::to_vec)
         };
-        let (Some(pfc), Some(report)) = (result_of(ids.get(1)), result_of(ids.get(2))) else {
+        let (Some(pfc), Some(report_bytes)) = (result_of("Get PfC"), result_of("Get ValidationData")) else {
             self.fail("step 13: the M2ME did not return its PfC and validation data");
             return Ok(self.finish());
         };
-        let Ok(report) = ValidationData::decode_exact(&report) else {
-            self.fail("step 13: the validation data does not decode");
+        if let Ok(report) = ValidationData::decode_exact(&report_bytes) {
+            self.detail(format!(
+                "PfC: {} B SubjectPublicKeyInfo, PfCRef {}",
+                pfc.len(),
+                hex::encode(&pfc_ref(&pfc)[..8])
+            ));
+            self.detail(format!(
+                "validation report: {:?} mode, {} measurements, nonce {}, signed by the TRE's attestation key",
+                report.mode,
+                report.measurements.as_ref().map_or(0, Vec::len),
+                hex::encode(&report.nonce)
+            ));
+        }
+        let v = ValidationReport { pfc, report: report_bytes };
+        let path = format!("/sho/devices/{DEV_ID}/validation");
+        let Some(r) = self.exchange(net, 13, Role::Dpf, Role::Sho, Request::json(path, &v)) else {
             return Ok(self.finish());
         };
-        self.detail(format!(
-            "PfC: {} B SubjectPublicKeyInfo, PfCRef {}",
-            pfc.len(),
-            hex::encode(&pfc_ref(&pfc)[..8])
-        ));
-        self.detail(format!(
-            "validation report: {:?} mode, {} measurements, nonce {}, signed by the TRE's attestation key",
-            report.mode,
-            report.measurements.as_ref().map_or(0, Vec::len),
-            hex::encode(&report.nonce)
-        ));
-        let verdict = pva.validate(&report, &pfc, &nonce);
-        self.step(14, "PVA", "checks the attestation signature (key registered at manufacture), PfCRef, nonce, and each measurement against its reference value");
-        let verdict_text = match &verdict {
-            Verdict::Valid => "valid".to_owned(),
-            Verdict::BadSignature => "bad signature".to_owned(),
-            Verdict::NotFresh => "not fresh".to_owned(),
-            Verdict::Compromised(c) => format!("compromised: {}", c.join(", ")),
+        self.flush(net, 13);
+        let Ok(answer) = r.parse::<ProvisioningAnswer>() else {
+            self.fail("step 15: the SHO's answer does not parse");
+            return Ok(self.finish());
         };
+        self.step(14, "PVA", "checks the attestation signature (key registered at manufacture), PfCRef, nonce, and each measurement against its reference value");
+        let verdict_text = answer.verdict.to_string();
         self.summary.verdict = Some(verdict_text.clone());
-        self.step(15, "PVA -> SHO", format!("validation result: {verdict_text}"));
+        self.show(
+            net,
+            15,
+            "PVA -> SHO",
+            format!("validation result: {verdict_text}"),
+            Some((13, Role::Pva, true)),
+        );
 
         // --- 16–17: the SHO builds the object -------------------------------------------------------
-        let target_pfc = if fault == Some(Fault::ForeignPfc) {
-            pfc_der(&secret_key(seed, "another-tre-pfc")?.public_key())
-        } else {
-            pfc.clone()
+        let (Some(mcim_id), Some(imsi)) = (answer.mcim_id.clone(), answer.imsi.clone()) else {
+            self.step(16, "SHO", format!("releases no MCIM: the PVA found the M2ME {verdict_text}"));
+            self.fail(format!("step 15: PVA refused the M2ME ({verdict_text}); no MCIM released"));
+            return Ok(self.finish());
         };
-        let issued = match sho.issue(&verdict, &target_pfc, rng) {
-            Ok(Some(m)) => m,
-            Ok(None) => {
-                self.step(16, "SHO", format!("releases no MCIM: the PVA found the M2ME {verdict_text}"));
-                self.fail(format!("step 15: PVA refused the M2ME ({verdict_text}); no MCIM released"));
-                return Ok(self.finish());
-            }
-            Err(e) => {
-                self.fail(format!("step 16: the SHO could not protect the MCIM: {e}"));
-                return Ok(self.finish());
-            }
-        };
-        let mut package = Sho::package_bytes(&issued);
-        self.summary.mcim_id = Some(issued.mcim_id.clone());
-        self.summary.imsi = Some(issued.imsi.clone());
-        self.summary.package_bytes = package.len();
+        self.summary.mcim_id = Some(mcim_id.clone());
+        self.summary.imsi = Some(imsi.clone());
+        self.summary.package_bytes = answer.package_bytes;
         self.step(
             16,
             "SHO",
             format!(
-                "generates MCIM {} (IMSI {}, K, OPc, {} PLMNs), encrypts it to PfCRef {} (ECIES P-256, HKDF-SHA256, AES-128-GCM), signs it: package {} B; builds ./M2MSIMMobj/MCIMs/{MCIM_NODE}",
-                issued.mcim_id,
-                issued.imsi,
-                self.opts.plmn_list,
-                hex::encode(&issued.package.pfc_ref[..8]),
-                package.len()
+                "generates MCIM {mcim_id} (IMSI {imsi}, K, OPc, {} PLMNs), encrypts it to the PfC (ECIES P-256, HKDF-SHA256, AES-128-GCM), signs it: package {} B; builds ./M2MSIMMobj/MCIMs/{MCIM_NODE}",
+                self.opts.plmn_list, answer.package_bytes
             ),
         );
-        self.trace(package.chunks(48).map(hex::encode).collect::<Vec<_>>());
-        if fault == Some(Fault::FlippedCiphertext) {
-            let mut p = issued.package.clone();
-            let at = p.ciphertext.len() / 2;
-            if let Some(b) = p.ciphertext.get_mut(at) {
-                *b ^= 0x01;
-            }
-            package = p.encode();
-            self.detail(format!("fault: byte {at} of the ciphertext (87) flipped on the way to the DPF"));
+        for n in &answer.notes {
+            self.detail(n.clone());
         }
-        self.step(
+        self.show(
+            net,
             17,
             "SHO -> DPF",
             format!(
-                "the M2MSIMMobj object for {DEV_ID} ({} B package) and the authorisation to provision it",
-                package.len()
+                "the M2MSIMMobj object for {DEV_ID} (the {} B package as {}) and the authorisation to provision it",
+                answer.package_bytes,
+                mobj::MCIM_MIME_TYPE
             ),
+            Some((17, Role::Dpf, false)),
         );
 
         // --- 18–20: download, install, report ------------------------------------------------------
         let paths = McimPaths::new(MCIM_NODE);
-        let exec = |op: Operation| Planned {
-            label: format!("Exec {}", op.node_name()),
-            command: cmd::exec(
-                &paths.operation(op),
-                None,
-                Some(&format!("{MCIM_NODE}-{}", op.node_name().to_lowercase())),
-            ),
-        };
-        let add = vec![
-            Planned { label: "Add MCIM node".into(), command: cmd::add_interior(paths.node()) },
-            Planned {
-                label: "Add Data".into(),
-                command: cmd::add_typed(
-                    &paths.leaf(McimLeaf::Data),
-                    Format::Bin,
-                    mobj::MCIM_MIME_TYPE,
-                    package.clone(),
-                ),
-            },
-        ];
-        let stages = if fault == Some(Fault::ExecWrongState) {
-            vec![add, vec![exec(Operation::Activate)], vec![exec(Operation::Install)]]
-        } else {
-            vec![add, vec![exec(Operation::Install)], vec![exec(Operation::Activate)]]
-        };
-        let first_new = jobs.released().len();
-        jobs.plan(stages);
+        let first_new = jobs.released().iter().position(|(_, l)| l == "Add MCIM node").unwrap_or(0);
         self.step(
             18,
             "DPF -> M2ME",
@@ -796,7 +1031,10 @@ impl Scenario {
         loop {
             sessions += 1;
             let lose = fault == Some(Fault::BreakAfterAdd) && sessions == 1;
-            let run = self.session(&mut m2me, link.as_mut(), now, lose)?;
+            let run = {
+                let mut dm_bearer = DmBearer { link: link.as_mut(), policy: &policy };
+                self.session(&mut m2me, &mut dm_bearer, now, lose)?
+            };
             self.summary.large_objects.extend(run.large_objects.iter().cloned());
             if jobs.finished() || jobs.halted().is_some() {
                 break;
@@ -832,22 +1070,29 @@ impl Scenario {
             self.fail("step 20: no Generic Alert from the M2ME");
             return Ok(self.finish());
         };
-        sho.status(&issued.mcim_id, result);
+        let status = StatusReport {
+            results: dpf.reports.iter().map(|(_, op, r)| (op.node_name().to_lowercase(), r.code())).collect(),
+        };
+        let path = format!("/sho/mcims/{mcim_id}/status");
+        let Some(_) = self.exchange(net, 21, Role::Dpf, Role::Sho, Request::json(path, &status)) else {
+            return Ok(self.finish());
+        };
         self.summary.sho_status = Some(result.code());
         let reports: Vec<String> =
             dpf.reports.iter().map(|(_, op, r)| format!("{} {}", op.node_name(), r.code())).collect();
-        self.step(
+        self.show(
+            net,
             21,
             "DPF -> SHO",
             format!(
-                "provisioning status of MCIM {}: {} (final: {} {})",
-                issued.mcim_id,
+                "provisioning status of MCIM {mcim_id}: {} (final: {} {})",
                 reports.join(", "),
                 op.node_name(),
                 result.code()
             ),
+            Some((21, Role::Sho, false)),
         );
-        if tre.current_imsi().as_deref() != Some(issued.imsi.as_str()) {
+        if tre.current_imsi().as_deref() != Some(imsi.as_str()) {
             let state =
                 tre.state(MCIM_NODE).map_or("absent".to_owned(), |s| format!("{} {}", s.code(), s.name()));
             (self.observer)(&Event::Proof(format!(
@@ -858,20 +1103,37 @@ impl Scenario {
             }
             return Ok(self.finish());
         }
-        let Some(av2) = sho.av(&issued.imsi, rng) else {
-            self.fail("proof: the SHO has no AV for the MCIM");
+        // The proof: an attach to the SHO's own network with the MCIM (the radio leg, outside the
+        // provisional bearer).
+        let attach = AttachRequest { imsi: imsi.clone() };
+        let Some(r) = self.exchange(net, 0, Role::M2me, Role::Sho, Request::json("/sho/attach", &attach))
+        else {
             return Ok(self.finish());
         };
-        let attached =
-            matches!(tre.authenticate(&av2.rand, &av2.autn), AkaResponse::Res { res, .. } if res == av2.xres);
+        let Ok(challenge) = r.parse::<Challenge>() else {
+            self.fail("proof: the SHO's answer is not an AKA challenge");
+            return Ok(self.finish());
+        };
+        let res = match tre.authenticate(&challenge.rand, &challenge.autn) {
+            AkaResponse::Res { res, .. } => res.to_vec(),
+            other => {
+                self.fail(format!("proof: AKA with the MCIM failed in the TRE: {other:?}"));
+                return Ok(self.finish());
+            }
+        };
+        let auth = AuthResponse { imsi: imsi.clone(), res };
+        let attached = net
+            .call(0, Role::M2me, Role::Sho, Request::json("/sho/attach/auth", &auth))
+            .is_ok_and(|r| r.parse::<Grant>().is_ok());
+        self.flush(net, 0);
         self.summary.attached = attached;
         (self.observer)(&Event::Proof(if attached {
             format!(
-                "the M2ME attaches to the SHO's network {} with IMSI {}: AKA with the installed MCIM, RES = XRES",
-                sho.plmn, issued.imsi
+                "the M2ME attaches to the SHO's network {} with IMSI {imsi}: AKA with the installed MCIM, RES = XRES",
+                registration.sho
             )
         } else {
-            "AKA with the installed MCIM failed: RES differs from XRES".to_owned()
+            "AKA with the installed MCIM failed: the SHO found RES different from XRES".to_owned()
         }));
         if !attached {
             self.fail("proof: AKA with the MCIM failed");
@@ -880,6 +1142,10 @@ impl Scenario {
     }
 
     fn finish(&mut self) -> Summary {
+        if let Some(net) = self.net.take() {
+            self.summary.received =
+                net.received().into_iter().map(|(r, v)| (r.name().to_owned(), v)).collect();
+        }
         self.summary.clone()
     }
 
@@ -967,7 +1233,7 @@ fn cue_alert_steps(observer: &mut dyn FnMut(&Event), summary: &mut Summary, line
     }
     let mut step = |number: u8, actors: &str, text: String| {
         summary.steps.push(number);
-        observer(&Event::Step { number, actors: actors.into(), text });
+        observer(&Event::Step { number, actors: actors.into(), text, via: None });
     };
     let Some(code) = line.split("install=").nth(1).and_then(|r| r.split(' ').next()) else {
         step(20, "M2ME -> DPF", "Generic Alert 1226 with the Exec's Correlator".into());

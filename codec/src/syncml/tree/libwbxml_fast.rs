@@ -9,7 +9,7 @@
 use base64::Engine as _;
 
 use super::{Language, Profile, XmlStyle};
-use crate::wbxml::{self, Header, PublicId, TokenRef, TokenSink, global};
+use crate::wbxml::{self, Header, PublicId, global};
 
 fn is_c_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
@@ -65,17 +65,28 @@ enum First {
     Type(Kind),
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Name {
-    Static(&'static str),
-    /// A range of the string table.
-    Table(usize, usize),
+/// Name classes the libwbxml rules look at (computed once per element).
+const F_META: u8 = 1;
+const F_TYPE: u8 = 2;
+const F_DATA: u8 = 4;
+const F_ADD_REPLACE: u8 = 8;
+
+fn name_flags(name: &str) -> u8 {
+    match name {
+        "Meta" => F_META,
+        "Type" => F_TYPE,
+        "Data" => F_DATA,
+        "Add" | "Replace" => F_ADD_REPLACE,
+        _ => 0,
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Frame {
-    name: Name,
+    name: &'static str,
     token: Option<(u8, u8)>,
+    /// [`name_flags`] of the name.
+    flags: u8,
     /// `>` written: the element has a child node.
     opened: bool,
     /// Child nodes completed or started so far.
@@ -93,72 +104,79 @@ struct Frame {
     cdata: bool,
 }
 
+/// The text run of the innermost element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Run {
+    /// No run open.
+    None,
+    /// Written straight to the output (escaped) from this output offset; `leading`: leading white space is
+    /// still being skipped.
+    Direct { start: usize, leading: bool },
+    /// Collected in `text` (a `Type`: classified and maybe rewritten when it ends).
+    Buffered,
+}
+
 struct Fast<'b> {
     bytes: &'b [u8],
     profile: &'b Profile,
-    lang: Option<Language>,
+    lang: Language,
     latin1: bool,
-    table: (usize, usize),
+    table: &'b [u8],
     nuls: Vec<usize>,
     out: Vec<u8>,
     stack: Vec<Frame>,
     page: u8,
     current_tag: Option<(u8, u8)>,
-    skip: bool,
-    pending_empty: Option<bool>,
-    /// The text run of the innermost element (merged chunks).
+    /// The buffered text run (see [`Run::Buffered`]).
     text: Vec<u8>,
-    in_text: bool,
+    run: Run,
+    /// Some `STR_I` said `…+wbxml`: the body parser may take an `OPAQUE` for a nested document.
+    saw_wbxml_type: bool,
     failed: bool,
-    done: bool,
     /// Bytes resolved through `STR_T` (capped as in the tree path).
     expanded: usize,
 }
 
-impl<'b> Fast<'b> {
-    fn table(&self) -> &'b [u8] {
-        self.bytes.get(self.table.0..self.table.0 + self.table.1).unwrap_or_default()
+/// Reads an `mb_u_int32` (at most 5 bytes, at most 32 bits) at `*pos`.
+fn read_mb(b: &[u8], pos: &mut usize) -> Option<u32> {
+    let mut v: u64 = 0;
+    for _ in 0..5 {
+        let c = *b.get(*pos)?;
+        *pos += 1;
+        v = (v << 7) | u64::from(c & 0x7F);
+        if c & 0x80 == 0 {
+            return u32::try_from(v).ok();
+        }
     }
+    None
+}
 
+impl<'b> Fast<'b> {
     fn cstr(&self, index: u32) -> Option<(usize, usize)> {
         let i = index as usize;
         let end = match self.nuls.binary_search(&i) {
             Ok(_) => i,
-            Err(j) => self.nuls.get(j).copied().unwrap_or(self.table.1),
+            Err(j) => self.nuls.get(j).copied().unwrap_or(self.table.len()),
         };
-        (i <= end && end <= self.table.1).then_some((i, end - i))
-    }
-
-    fn name_bytes(&self, n: Name) -> &'b [u8] {
-        match n {
-            Name::Static(s) => s.as_bytes(),
-            Name::Table(i, l) => self.table().get(i..i + l).unwrap_or_default(),
-        }
-    }
-
-    fn is_named(&self, f: &Frame, name: &str) -> bool {
-        crate::wbxml::codepage::eq_bytes(self.name_bytes(f.name), name.as_bytes())
+        (i <= end && end <= self.table.len()).then_some((i, end - i))
     }
 
     fn write_escaped(&mut self, s: &[u8]) {
-        let mut last = 0;
-        for (i, &c) in s.iter().enumerate() {
-            if !ESCAPED[c as usize] {
-                continue;
-            }
-            let rep: &[u8] = match c {
+        let mut rest = s;
+        while let Some(i) = rest.iter().position(|&c| ESCAPED[c as usize]) {
+            let (head, tail) = rest.split_at(i);
+            self.out.extend_from_slice(head);
+            let Some((&c, tail)) = tail.split_first() else { break };
+            self.out.extend_from_slice(match c {
                 b'<' => b"&lt;",
                 b'>' => b"&gt;",
                 b'&' => b"&amp;",
                 b'"' => b"&quot;",
-                b'\'' => b"&apos;",
-                _ => continue,
-            };
-            self.out.extend_from_slice(&s[last..i]);
-            self.out.extend_from_slice(rep);
-            last = i + 1;
+                _ => b"&apos;",
+            });
+            rest = tail;
         }
-        self.out.extend_from_slice(&s[last..]);
+        self.out.extend_from_slice(rest);
     }
 
     /// A child node appears in the innermost element: write `>` if not yet.
@@ -171,12 +189,22 @@ impl<'b> Fast<'b> {
         }
     }
 
-    /// Ends the innermost element's text run, writing it as libwbxml's XML encoder does.
+    /// Ends the innermost element's text run, written as libwbxml's XML encoder does.
     fn flush_text(&mut self) {
-        if !self.in_text {
-            return;
+        match std::mem::replace(&mut self.run, Run::None) {
+            Run::None => {}
+            Run::Direct { start, .. } => {
+                if !self.profile.keep_whitespace {
+                    // Escapes end in `;`, so trimming the output trims the text.
+                    let end = self.out.get(start..).and_then(|w| w.iter().rposition(|&b| !is_c_space(b)));
+                    self.out.truncate(end.map_or(start, |e| start + e + 1));
+                }
+            }
+            Run::Buffered => self.flush_buffered(),
         }
-        self.in_text = false;
+    }
+
+    fn flush_buffered(&mut self) {
         let Some(&f) = self.stack.last() else { return };
         let first_child = f.children == 1;
         if f.is_first_type
@@ -190,13 +218,10 @@ impl<'b> Fast<'b> {
         if keep || !text.iter().all(|&b| is_c_space(b)) {
             let s = if keep { &text[..] } else { strip(&text) };
             let lang = self.lang;
-            let is_type = lang.is_some_and(Language::is_syncml) && first_child && f.token == Some((1, 0x13));
+            let is_type = lang.is_syncml() && first_child && f.token == Some((1, 0x13));
             let s: &[u8] = if is_type && s == b"application/vnd.syncml-devinf+wbxml" {
                 b"application/vnd.syncml-devinf+xml"
-            } else if is_type
-                && lang == Some(Language::SyncMl12)
-                && s == b"application/vnd.syncml.dmtnds+wbxml"
-            {
+            } else if is_type && lang == Language::SyncMl12 && s == b"application/vnd.syncml.dmtnds+wbxml" {
                 b"application/vnd.syncml.dmtnds+xml"
             } else {
                 s
@@ -207,7 +232,7 @@ impl<'b> Fast<'b> {
         self.text.clear();
     }
 
-    fn start(&mut self, name: Name, token: Option<(u8, u8)>, byte: u8) {
+    fn start(&mut self, name: &'static str, token: Option<(u8, u8)>, has_content: bool) {
         self.flush_text();
         if let Some(p) = self.stack.last()
             && p.cdata
@@ -217,16 +242,11 @@ impl<'b> Fast<'b> {
             return;
         }
         self.open_parent();
-        let lang = match self.lang {
-            Some(l) => l,
-            None => {
-                self.failed = true;
-                return;
-            }
-        };
+        let flags = name_flags(name);
         let mut frame = Frame {
             name,
             token,
+            flags,
             opened: false,
             children: 0,
             first_meta: First::None,
@@ -236,38 +256,33 @@ impl<'b> Fast<'b> {
             type_kind: None,
             cdata: false,
         };
-        let is_meta = crate::wbxml::codepage::eq_bytes(self.name_bytes(name), b"Meta");
-        let is_type = crate::wbxml::codepage::eq_bytes(self.name_bytes(name), b"Type");
+        let mut parent_token = None;
         if let Some(p) = self.stack.last_mut() {
+            parent_token = Some(p.token);
             p.children += 1;
-            if is_meta && p.first_meta == First::None {
+            if flags == F_META && p.first_meta == First::None {
                 p.first_meta = First::Pending;
                 frame.is_first_meta = true;
             }
-            if is_type && p.is_first_meta && p.first_type == First::None {
+            if flags == F_TYPE && p.is_first_meta && p.first_type == First::None {
                 p.first_type = First::Pending;
                 frame.is_first_type = true;
             }
         }
         self.out.push(b'<');
-        let nb = self.name_bytes(name);
-        self.out.extend_from_slice(nb);
-        let parent_token = self.stack.last().map(|p| p.token);
+        self.out.extend_from_slice(name.as_bytes());
         let xmlns = match (parent_token, token) {
             (None, Some((p, _))) => Some(p),
             (Some(Some((pp, _))), Some((p, _))) if pp != p => Some(p),
             _ => None,
         };
-        if let Some(uri) = xmlns.and_then(|p| lang.namespace_uri(p)) {
+        if let Some(uri) = xmlns.and_then(|p| self.lang.namespace_uri(p)) {
             self.out.extend_from_slice(b" xmlns=\"");
             self.out.extend_from_slice(uri.as_bytes());
             self.out.push(b'"');
         }
         self.stack.push(frame);
-        if byte & global::HAS_ATTRS != 0 {
-            self.skip = true;
-            self.pending_empty = Some(byte & global::HAS_CONTENT == 0);
-        } else if byte & global::HAS_CONTENT == 0 {
+        if !has_content {
             self.end();
         }
     }
@@ -284,8 +299,7 @@ impl<'b> Fast<'b> {
         }
         if f.opened {
             self.out.extend_from_slice(b"</");
-            let nb = self.name_bytes(f.name);
-            self.out.extend_from_slice(nb);
+            self.out.extend_from_slice(f.name.as_bytes());
             self.out.push(b'>');
         } else {
             self.out.extend_from_slice(b"/>");
@@ -303,16 +317,13 @@ impl<'b> Fast<'b> {
                 _ => First::Missing,
             };
         }
-        if self.stack.is_empty() {
-            self.done = true;
-        }
     }
 
     /// libwbxml's data type of the innermost element for a chunk.
     fn data_type(&self) -> Option<Kind> {
         let n = self.stack.len();
         let data = self.stack.last()?;
-        if !self.is_named(data, "Data") {
+        if data.flags != F_DATA {
             return None;
         }
         let parent = n.checked_sub(2).and_then(|i| self.stack.get(i));
@@ -329,7 +340,7 @@ impl<'b> Fast<'b> {
             Some(k @ (Kind::Wbxml | Kind::Clear | Kind::VObject)) => return Some(k),
             _ => {}
         }
-        let vobject = grand.is_some_and(|g| self.is_named(g, "Add") || self.is_named(g, "Replace"));
+        let vobject = grand.is_some_and(|g| g.flags == F_ADD_REPLACE);
         vobject.then_some(Kind::VObject)
     }
 
@@ -346,6 +357,7 @@ impl<'b> Fast<'b> {
             self.failed = true;
             return;
         }
+        let buffered = top.flags == F_TYPE;
         match self.data_type() {
             Some(Kind::Wbxml) => self.failed = true,
             Some(_) => {
@@ -359,14 +371,27 @@ impl<'b> Fast<'b> {
                 self.out.extend_from_slice(c);
             }
             None => {
-                if !self.in_text {
+                if self.run == Run::None {
                     self.open_parent();
-                    self.in_text = true;
+                    self.run = if buffered {
+                        Run::Buffered
+                    } else {
+                        Run::Direct { start: self.out.len(), leading: !self.profile.keep_whitespace }
+                    };
                     if let Some(top) = self.stack.last_mut() {
                         top.children += 1;
                     }
                 }
-                self.text.extend_from_slice(c);
+                match self.run {
+                    Run::Direct { start, leading: true } => {
+                        if let Some(i) = c.iter().position(|&b| !is_c_space(b)) {
+                            self.run = Run::Direct { start, leading: false };
+                            self.write_escaped(c.get(i..).unwrap_or_default());
+                        }
+                    }
+                    Run::Direct { .. } => self.write_escaped(c),
+                    _ => self.text.extend_from_slice(c),
+                }
             }
         }
     }
@@ -381,139 +406,153 @@ impl<'b> Fast<'b> {
             self.chunk(b);
         }
     }
-}
 
-impl TokenSink for Fast<'_> {
-    fn header(&mut self, h: &Header<'_>) {
-        let lang = match h.public_id {
-            PublicId::Numeric(id) => Language::from_public_id(id.value),
-            PublicId::StringTable { .. } => h
-                .public_id_fpi()
-                .and_then(|f| Language::from_fpi(f.split(|&b| b == 0).next().unwrap_or_default())),
-        };
-        self.lang = lang;
-        self.failed |= lang.is_none();
-        self.latin1 = match h.charset.map(|c| c.value) {
-            None | Some(106 | 3) => false,
-            Some(4) => true,
-            Some(_) => {
-                self.failed = true;
-                false
-            }
-        };
-        self.table = (h.body_offset - h.string_table.len(), h.string_table.len());
-        self.nuls = h.string_table.iter().enumerate().filter(|&(_, c)| *c == 0).map(|(i, _)| i).collect();
-        if let Some(l) = lang {
-            let out = &mut self.out;
-            out.extend_from_slice(b"<?xml version=\"1.0\"?><!DOCTYPE ");
-            out.extend_from_slice(l.root().as_bytes());
-            out.extend_from_slice(b" PUBLIC \"");
-            out.extend_from_slice(l.fpi().as_bytes());
-            out.extend_from_slice(b"\" \"");
-            out.extend_from_slice(l.dtd().as_bytes());
-            out.extend_from_slice(b"\">");
+    /// A tag token (`byte` with its content bit; no attributes, no literal).
+    fn tag(&mut self, byte: u8) -> Option<()> {
+        if byte & global::HAS_ATTRS != 0 || byte & 0x3F < 5 {
+            // Attributes, LITERAL*, PI, EXT_*, or not a tag at all: the tree path decides.
+            return None;
         }
+        let has_content = byte & global::HAS_CONTENT != 0;
+        if has_content && self.stack.len() >= wbxml::MAX_DEPTH {
+            return None;
+        }
+        let token = byte & 0x3F;
+        match self.lang.tag_name(self.page, token) {
+            Some(name) => {
+                self.current_tag = Some((self.page, token));
+                self.start(name, Some((self.page, token)), has_content);
+            }
+            None => self.start("unknown", None, has_content),
+        }
+        Some(())
     }
 
-    fn token(&mut self, t: TokenRef<'_>) {
-        if self.failed {
-            return;
-        }
-        if matches!(t, TokenRef::AttrStart { .. } | TokenRef::AttrValue { .. }) {
-            self.failed = true;
-            return;
-        }
-        if self.skip {
-            if t == TokenRef::End {
-                self.skip = false;
-                if self.pending_empty.take() == Some(true) {
-                    self.end();
-                }
+    /// The body, parsed as `Document::visit` does for the tokens handled here (`None` for anything else).
+    fn body(&mut self, mut pos: usize) -> Option<()> {
+        let b = self.bytes;
+        loop {
+            let t = *b.get(pos)?;
+            pos += 1;
+            if t == global::SWITCH_PAGE {
+                self.page = *b.get(pos)?;
+                pos += 1;
+                continue;
             }
-            return;
+            self.tag(t)?;
+            break;
         }
-        let Some(lang) = self.lang else { return };
-        match t {
-            TokenRef::SwitchPage { page } => self.page = page,
-            TokenRef::Tag { byte } => {
-                let token = byte & 0x3F;
-                match lang.tag_name(self.page, token) {
-                    Some(name) => {
-                        self.current_tag = Some((self.page, token));
-                        self.start(Name::Static(name), Some((self.page, token)), byte);
+        while !self.stack.is_empty() {
+            if self.failed {
+                return None;
+            }
+            let t = *b.get(pos)?;
+            pos += 1;
+            match t {
+                global::END => self.end(),
+                global::SWITCH_PAGE => {
+                    self.page = *b.get(pos)?;
+                    pos += 1;
+                }
+                global::STR_I => {
+                    let rest = b.get(pos..)?;
+                    let n = rest.iter().position(|&c| c == 0)?;
+                    let s = rest.get(..n)?;
+                    pos += n + 1;
+                    if crate::wbxml::is_wbxml_type(s) {
+                        self.saw_wbxml_type = true;
                     }
-                    None => self.start(Name::Static("unknown"), None, byte),
+                    self.string_chunk(s);
                 }
-            }
-            TokenRef::LiteralTag { byte, index } => match self.cstr(index.value) {
-                Some((i, l)) if !self.latin1 => self.start(Name::Table(i, l), None, byte),
-                _ => self.failed = true,
-            },
-            TokenRef::End => self.end(),
-            TokenRef::Pi => self.skip = true,
-            TokenRef::AttrStart { .. } | TokenRef::AttrValue { .. } | TokenRef::LiteralAttr { .. } => {}
-            TokenRef::ExtI { .. } | TokenRef::ExtT { .. } | TokenRef::Ext { .. } => {}
-            TokenRef::StrI { bytes } => self.string_chunk(bytes),
-            TokenRef::StrT { index } => match self.cstr(index.value) {
-                Some((i, l)) => {
+                global::STR_T => {
+                    let index = read_mb(b, &mut pos)?;
+                    let (i, l) = self.cstr(index)?;
+                    if i >= self.table.len() {
+                        return None;
+                    }
                     self.expanded += l;
-                    if self.expanded > wbxml::str_t_expansion_limit(self.bytes.len()) {
-                        self.failed = true;
-                        return;
+                    if self.expanded > wbxml::str_t_expansion_limit(b.len()) {
+                        return None;
                     }
-                    let raw = self.table().get(i..i + l).unwrap_or_default();
+                    let raw = self.table.get(i..i + l)?;
                     self.string_chunk(raw);
                 }
-                None => self.failed = true,
-            },
-            TokenRef::Entity { code } => match super::libwbxml::entity_bytes(code.value) {
-                Ok(c) => self.chunk(&c),
-                Err(_) => self.failed = true,
-            },
-            TokenRef::Opaque { bytes, .. } => {
-                if lang.is_syncml() && self.current_tag == Some((1, 0x10)) {
-                    let c = base64::engine::general_purpose::STANDARD.encode(bytes);
-                    self.chunk(c.as_bytes());
-                } else {
-                    self.chunk(bytes);
+                global::ENTITY => {
+                    let code = read_mb(b, &mut pos)?;
+                    let c = super::libwbxml::entity_bytes(code).ok()?;
+                    self.chunk(&c);
                 }
+                global::OPAQUE => {
+                    let len = read_mb(b, &mut pos)? as usize;
+                    let bytes = b.get(pos..pos.checked_add(len)?)?;
+                    pos += len;
+                    // What the body parser might take for a nested document: tree path.
+                    if matches!(bytes.first(), Some(1..=3)) || (self.lang.is_syncml() && self.saw_wbxml_type) {
+                        return None;
+                    }
+                    if self.lang.is_syncml() && self.current_tag == Some((1, 0x10)) {
+                        let c = base64::engine::general_purpose::STANDARD.encode(bytes);
+                        self.chunk(c.as_bytes());
+                    } else {
+                        self.chunk(bytes);
+                    }
+                }
+                _ => self.tag(t)?,
             }
         }
-    }
-
-    fn nested(&mut self, _len_pad: u8, _doc: Box<wbxml::Document>) {
-        self.failed = true;
+        (!self.failed && pos == b.len()).then_some(())
     }
 }
 
-/// `wbxml2xml -m 0` in one pass; `None` asks for the tree path.
+/// `wbxml2xml -m 0` in one pass over the bytes (no token stream, no tree); `None` asks for the tree path,
+/// which handles everything else (attributes, PIs, extensions, literal tags, nested documents, any error).
 pub(super) fn wbxml_to_xml(bytes: &[u8], profile: &Profile) -> Option<String> {
     if profile.xml_style != XmlStyle::Compact {
         return None;
     }
+    let h = Header::parse(bytes).ok()?;
+    let lang = match h.public_id {
+        PublicId::Numeric(id) => Language::from_public_id(id.value),
+        PublicId::StringTable { .. } => {
+            h.public_id_fpi().and_then(|f| Language::from_fpi(f.split(|&b| b == 0).next().unwrap_or_default()))
+        }
+    }?;
+    let latin1 = match h.charset.map(|c| c.value) {
+        None | Some(106 | 3) => false,
+        Some(4) => true,
+        Some(_) => return None,
+    };
+    let nuls = if h.string_table.contains(&0) {
+        h.string_table.iter().enumerate().filter(|&(_, c)| *c == 0).map(|(i, _)| i).collect()
+    } else {
+        Vec::new()
+    };
+    let mut out = Vec::with_capacity(bytes.len() * 3 + 256);
+    out.extend_from_slice(b"<?xml version=\"1.0\"?><!DOCTYPE ");
+    out.extend_from_slice(lang.root().as_bytes());
+    out.extend_from_slice(b" PUBLIC \"");
+    out.extend_from_slice(lang.fpi().as_bytes());
+    out.extend_from_slice(b"\" \"");
+    out.extend_from_slice(lang.dtd().as_bytes());
+    out.extend_from_slice(b"\">");
     let mut f = Fast {
         bytes,
         profile,
-        lang: None,
-        latin1: false,
-        table: (0, 0),
-        nuls: Vec::new(),
-        out: Vec::with_capacity(bytes.len() * 3 + 256),
+        lang,
+        latin1,
+        table: h.string_table,
+        nuls,
+        out,
         stack: Vec::with_capacity(16),
         page: 0,
         current_tag: None,
-        skip: false,
-        pending_empty: None,
-        text: Vec::with_capacity(64),
-        in_text: false,
+        text: Vec::new(),
+        run: Run::None,
+        saw_wbxml_type: false,
         failed: false,
-        done: false,
         expanded: 0,
     };
-    wbxml::Document::visit(bytes, &mut f).ok()?;
-    if f.failed || !f.done {
-        return None;
-    }
+    f.body(h.body_offset)?;
     String::from_utf8(f.out).ok()
 }
 

@@ -41,8 +41,8 @@ fn run_x2w(xml_in: &[String], rounds: usize, p: &Profile) -> (usize, usize) {
     let (mut n, mut bytes) = (0, 0);
     for _ in 0..rounds {
         for x in xml_in {
-            bytes +=
-                std::hint::black_box(tree::xml_text_to_wbxml(x, xml::Mode::Strict, p).expect("convert")).len();
+            bytes += std::hint::black_box(tree::xml_text_to_wbxml(x, xml::Mode::Strict, p).expect("convert"))
+                .len();
             n += 1;
         }
     }
@@ -55,7 +55,8 @@ fn main() {
     let rounds: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100);
     let wbxml_in = packets();
     let p = Profile::libwbxml();
-    let xml_in: Vec<String> = wbxml_in.iter().map(|w| tree::wbxml_bytes_to_xml(w, &p).expect("convert")).collect();
+    let xml_in: Vec<String> =
+        wbxml_in.iter().map(|w| tree::wbxml_bytes_to_xml(w, &p).expect("convert")).collect();
     if dir == "w2x" || dir == "both" {
         let (n, b) = run_w2x(&wbxml_in, rounds, &p);
         println!("w2x: {n} messages, {b} bytes out");

@@ -333,6 +333,13 @@ impl<'a> Namespaces<'a> {
         }
     }
 
+    /// Enters an element whose only attribute is `xmlns="uri"` with `uri` free of references and of the
+    /// white space attribute-value normalisation would change (what [`Namespaces::push_tag`] would record).
+    pub fn push_default(&mut self, uri: &'a str) {
+        self.marks.push(self.bindings.len());
+        self.bindings.push(("", Cow::Borrowed(uri)));
+    }
+
     /// Leaves the innermost element.
     pub fn pop(&mut self) {
         if let Some(m) = self.marks.pop() {

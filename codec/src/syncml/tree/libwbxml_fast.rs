@@ -21,10 +21,6 @@ fn strip(s: &[u8]) -> &[u8] {
     s.get(start..end).unwrap_or(&[])
 }
 
-fn eq(a: &str, b: &str) -> bool {
-    crate::wbxml::codepage::eq_bytes(a.as_bytes(), b.as_bytes())
-}
-
 /// Bytes libwbxml escapes in XML text: `<`, `>`, `&`, `"`, `'`.
 const ESCAPED: [bool; 256] = {
     let mut t = [false; 256];
@@ -35,6 +31,30 @@ const ESCAPED: [bool; 256] = {
     t[b'\'' as usize] = true;
     t
 };
+
+/// The index of the first byte libwbxml escapes, eight bytes at a time: `"` (0x22), `&'` (0x26, 0x27),
+/// `<>` (0x3C, 0x3E).
+fn find_escaped(s: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // Non-zero exactly when some byte of `v` is zero.
+    let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
+    let mut chunks = s.chunks_exact(8);
+    let mut at = 0;
+    for c in chunks.by_ref() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let v = u64::from_le_bytes(w);
+        let hit = has_zero(v ^ (LO * 0x22))
+            | has_zero((v & !LO) ^ (LO * 0x26))
+            | has_zero((v & !(LO * 2)) ^ (LO * 0x3C));
+        if hit != 0 {
+            return c.iter().position(|&b| ESCAPED[b as usize]).map(|i| at + i);
+        }
+        at += 8;
+    }
+    chunks.remainder().iter().position(|&b| ESCAPED[b as usize]).map(|i| at + i)
+}
 
 /// The class of a `Meta/Type` value, as libwbxml's data-type rule sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,9 +101,79 @@ fn name_flags(name: &str) -> u8 {
     }
 }
 
+/// `<Name` and `</Name>` of one tag, padded to a fixed size so that writing them is a fixed-size copy
+/// followed by a truncation (no `memcpy` call per tag).
+#[derive(Debug, Clone, Copy)]
+struct TagText {
+    open: [u8; TAG_PAD],
+    close: [u8; TAG_PAD],
+    /// Length of the name; 0 when there is no such tag or the name is too long to be padded.
+    len: u8,
+}
+
+const TAG_PAD: usize = 32;
+
+const fn tag_texts(lang: Language, page: u8) -> [TagText; 64] {
+    let mut t = [TagText { open: [0; TAG_PAD], close: [0; TAG_PAD], len: 0 }; 64];
+    let mut token = 5;
+    while token < 64 {
+        if let Some(name) = lang.tag_name(page, token as u8) {
+            let n = name.as_bytes();
+            if n.len() + 3 <= TAG_PAD {
+                let e = &mut t[token];
+                e.open[0] = b'<';
+                e.close[0] = b'<';
+                e.close[1] = b'/';
+                let mut i = 0;
+                while i < n.len() {
+                    e.open[i + 1] = n[i];
+                    e.close[i + 2] = n[i];
+                    i += 1;
+                }
+                e.close[n.len() + 2] = b'>';
+                e.len = n.len() as u8;
+            }
+        }
+        token += 1;
+    }
+    t
+}
+
+static TAGS_SYNCML11: [TagText; 64] = tag_texts(Language::SyncMl11, 0);
+static TAGS_SYNCML12: [TagText; 64] = tag_texts(Language::SyncMl12, 0);
+static TAGS_METINF11: [TagText; 64] = tag_texts(Language::SyncMl11, 1);
+static TAGS_METINF12: [TagText; 64] = tag_texts(Language::SyncMl12, 1);
+static TAGS_DEVINF11: [TagText; 64] = tag_texts(Language::DevInf11, 0);
+static TAGS_DEVINF12: [TagText; 64] = tag_texts(Language::DevInf12, 0);
+static TAGS_DMDDF12: [TagText; 64] = tag_texts(Language::DmDdf12, 2);
+
+/// The padded tag texts of `(lang, page)` (the pages of [`Language::tag_name`]).
+fn tag_text(lang: Language, page: u8, token: u8) -> Option<&'static TagText> {
+    let table = match (lang, page) {
+        (Language::SyncMl11, 0) => &TAGS_SYNCML11,
+        (Language::SyncMl12, 0) => &TAGS_SYNCML12,
+        (Language::SyncMl11, 1) => &TAGS_METINF11,
+        (Language::SyncMl12, 1) => &TAGS_METINF12,
+        (Language::DevInf11, 0) => &TAGS_DEVINF11,
+        (Language::DevInf12, 0) => &TAGS_DEVINF12,
+        (Language::DmDdf12, 2) => &TAGS_DMDDF12,
+        _ => return None,
+    };
+    table.get(usize::from(token)).filter(|t| t.len > 0)
+}
+
+/// Appends the first `len` bytes of `padded` with a fixed-size copy.
+fn push_padded(out: &mut Vec<u8>, padded: &[u8; TAG_PAD], len: usize) {
+    let at = out.len();
+    out.extend_from_slice(padded);
+    out.truncate(at + len);
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Frame {
     name: &'static str,
+    /// The padded texts of a named tag.
+    text: Option<&'static TagText>,
     token: Option<(u8, u8)>,
     /// [`name_flags`] of the name.
     flags: u8,
@@ -137,6 +227,24 @@ struct Fast<'b> {
     expanded: usize,
 }
 
+/// The index of the first NUL, eight bytes at a time.
+fn find_nul(s: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = s.chunks_exact(8);
+    let mut at = 0;
+    for c in chunks.by_ref() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let v = u64::from_le_bytes(w);
+        if v.wrapping_sub(LO) & !v & HI != 0 {
+            break;
+        }
+        at += 8;
+    }
+    s.get(at..)?.iter().position(|&c| c == 0).map(|i| at + i)
+}
+
 /// Reads an `mb_u_int32` (at most 5 bytes, at most 32 bits) at `*pos`.
 fn read_mb(b: &[u8], pos: &mut usize) -> Option<u32> {
     let mut v: u64 = 0;
@@ -163,7 +271,7 @@ impl<'b> Fast<'b> {
 
     fn write_escaped(&mut self, s: &[u8]) {
         let mut rest = s;
-        while let Some(i) = rest.iter().position(|&c| ESCAPED[c as usize]) {
+        while let Some(i) = find_escaped(rest) {
             let (head, tail) = rest.split_at(i);
             self.out.extend_from_slice(head);
             let Some((&c, tail)) = tail.split_first() else { break };
@@ -190,7 +298,15 @@ impl<'b> Fast<'b> {
     }
 
     /// Ends the innermost element's text run, written as libwbxml's XML encoder does.
+    #[inline]
     fn flush_text(&mut self) {
+        if self.run != Run::None {
+            self.end_run();
+        }
+    }
+
+    #[inline(never)]
+    fn end_run(&mut self) {
         match std::mem::replace(&mut self.run, Run::None) {
             Run::None => {}
             Run::Direct { start, .. } => {
@@ -204,6 +320,7 @@ impl<'b> Fast<'b> {
         }
     }
 
+    #[cold]
     fn flush_buffered(&mut self) {
         let Some(&f) = self.stack.last() else { return };
         let first_child = f.children == 1;
@@ -243,8 +360,10 @@ impl<'b> Fast<'b> {
         }
         self.open_parent();
         let flags = name_flags(name);
+        let text = token.and_then(|(p, t)| tag_text(self.lang, p, t));
         let mut frame = Frame {
             name,
+            text,
             token,
             flags,
             opened: false,
@@ -269,8 +388,13 @@ impl<'b> Fast<'b> {
                 frame.is_first_type = true;
             }
         }
-        self.out.push(b'<');
-        self.out.extend_from_slice(name.as_bytes());
+        match text {
+            Some(t) => push_padded(&mut self.out, &t.open, usize::from(t.len) + 1),
+            None => {
+                self.out.push(b'<');
+                self.out.extend_from_slice(name.as_bytes());
+            }
+        }
         let xmlns = match (parent_token, token) {
             (None, Some((p, _))) => Some(p),
             (Some(Some((pp, _))), Some((p, _))) if pp != p => Some(p),
@@ -298,9 +422,14 @@ impl<'b> Fast<'b> {
             self.out.extend_from_slice(b"]]>");
         }
         if f.opened {
-            self.out.extend_from_slice(b"</");
-            self.out.extend_from_slice(f.name.as_bytes());
-            self.out.push(b'>');
+            match f.text {
+                Some(t) => push_padded(&mut self.out, &t.close, usize::from(t.len) + 3),
+                None => {
+                    self.out.extend_from_slice(b"</");
+                    self.out.extend_from_slice(f.name.as_bytes());
+                    self.out.push(b'>');
+                }
+            }
         } else {
             self.out.extend_from_slice(b"/>");
         }
@@ -396,9 +525,9 @@ impl<'b> Fast<'b> {
         }
     }
 
-    /// A string chunk, cut at NUL (C string) and converted from ISO-8859-1 when needed.
+    /// A string chunk (without NUL: `STR_I` and `STR_T` strings end at the first one), converted from
+    /// ISO-8859-1 when needed.
     fn string_chunk(&mut self, b: &[u8]) {
-        let b = b.split(|&c| c == 0).next().unwrap_or_default();
         if self.latin1 {
             let owned = b.iter().map(|&c| char::from(c)).collect::<String>();
             self.chunk(owned.as_bytes());
@@ -456,7 +585,7 @@ impl<'b> Fast<'b> {
                 }
                 global::STR_I => {
                     let rest = b.get(pos..)?;
-                    let n = rest.iter().position(|&c| c == 0)?;
+                    let n = find_nul(rest)?;
                     let s = rest.get(..n)?;
                     pos += n + 1;
                     if crate::wbxml::is_wbxml_type(s) {
@@ -487,7 +616,8 @@ impl<'b> Fast<'b> {
                     let bytes = b.get(pos..pos.checked_add(len)?)?;
                     pos += len;
                     // What the body parser might take for a nested document: tree path.
-                    if matches!(bytes.first(), Some(1..=3)) || (self.lang.is_syncml() && self.saw_wbxml_type) {
+                    if matches!(bytes.first(), Some(1..=3)) || (self.lang.is_syncml() && self.saw_wbxml_type)
+                    {
                         return None;
                     }
                     if self.lang.is_syncml() && self.current_tag == Some((1, 0x10)) {
@@ -513,9 +643,9 @@ pub(super) fn wbxml_to_xml(bytes: &[u8], profile: &Profile) -> Option<String> {
     let h = Header::parse(bytes).ok()?;
     let lang = match h.public_id {
         PublicId::Numeric(id) => Language::from_public_id(id.value),
-        PublicId::StringTable { .. } => {
-            h.public_id_fpi().and_then(|f| Language::from_fpi(f.split(|&b| b == 0).next().unwrap_or_default()))
-        }
+        PublicId::StringTable { .. } => h
+            .public_id_fpi()
+            .and_then(|f| Language::from_fpi(f.split(|&b| b == 0).next().unwrap_or_default())),
     }?;
     let latin1 = match h.charset.map(|c| c.value) {
         None | Some(106 | 3) => false,
@@ -559,8 +689,9 @@ pub(super) fn wbxml_to_xml(bytes: &[u8], profile: &Profile) -> Option<String> {
 // ------------------------------------------------------------------------------------------------
 // XML → WBXML (`xml2wbxml -n`)
 
-struct XFrame<'a> {
-    local: &'a str,
+struct XFrame {
+    /// [`name_flags`] of the local name.
+    flags: u8,
     /// Index of the tag byte in the body (its content bit is set when a child appears).
     tag_pos: usize,
     has_child: bool,
@@ -584,11 +715,14 @@ struct FastX<'a, 'p> {
     ns: crate::xml::Namespaces<'a>,
     body: Vec<u8>,
     page: u8,
-    stack: Vec<XFrame<'a>>,
+    stack: Vec<XFrame>,
     text: Vec<u8>,
-    in_text: bool,
+    /// The innermost element's text run.
+    run: Run,
     level: usize,
     failed: bool,
+    /// The last namespace URI resolved (address and length in the source text) and its page.
+    uri_cache: Option<((usize, usize), Option<u8>)>,
 }
 
 impl<'a> FastX<'a, '_> {
@@ -604,11 +738,68 @@ impl<'a> FastX<'a, '_> {
     }
 
     /// Writes the innermost element's text run (libwbxml `parse_text`, not in CDATA).
+    #[inline]
     fn flush_text(&mut self) {
-        if !self.in_text {
+        if self.run != Run::None {
+            self.end_run();
+        }
+    }
+
+    #[inline(never)]
+    fn end_run(&mut self) {
+        match std::mem::replace(&mut self.run, Run::None) {
+            Run::None => {}
+            Run::Direct { start, .. } => self.end_direct(start),
+            Run::Buffered => self.flush_buffered(),
+        }
+    }
+
+    /// A run written straight after `STR_I` at `start`: trimmed, rewritten if it is a `…+xml` type,
+    /// terminated, or taken back when empty.
+    fn end_direct(&mut self, start: usize) {
+        let from = start + 1;
+        if !self.profile.keep_whitespace {
+            let end = self.body.get(from..).and_then(|w| w.iter().rposition(|&b| !is_c_space(b)));
+            self.body.truncate(end.map_or(from, |e| from + e + 1));
+        }
+        let written = self.body.get(from..).unwrap_or_default();
+        if written.is_empty() {
+            self.body.truncate(start);
             return;
         }
-        self.in_text = false;
+        if self.lang.is_some_and(Language::is_syncml) {
+            let to: &[u8] = if written.eq_ignore_ascii_case(b"application/vnd.syncml-devinf+xml") {
+                b"application/vnd.syncml-devinf+wbxml"
+            } else if written.eq_ignore_ascii_case(b"application/vnd.syncml.dmtnds+xml") {
+                b"application/vnd.syncml.dmtnds+wbxml"
+            } else {
+                b""
+            };
+            if !to.is_empty() {
+                self.body.truncate(from);
+                self.body.extend_from_slice(to);
+            }
+        }
+        self.body.push(0);
+    }
+
+    /// Appends a piece of the current run.
+    fn run_push(&mut self, s: &[u8], crlf: bool) {
+        match self.run {
+            Run::Direct { start, leading: true } => {
+                if let Some(i) = s.iter().position(|&b| !is_c_space(b)) {
+                    self.run = Run::Direct { start, leading: false };
+                    push_crlf(&mut self.body, s.get(i..).unwrap_or_default(), crlf);
+                }
+            }
+            Run::Direct { .. } => push_crlf(&mut self.body, s, crlf),
+            _ => push_crlf(&mut self.text, s, crlf),
+        }
+    }
+
+    /// A run of a first `Type` (its raw text is classified): collected, then written.
+    #[cold]
+    fn flush_buffered(&mut self) {
         let text = std::mem::take(&mut self.text);
         if let Some(f) = self.stack.last_mut()
             && f.is_first_type
@@ -641,7 +832,7 @@ impl<'a> FastX<'a, '_> {
     fn data_type(&self) -> Option<Kind> {
         let n = self.stack.len();
         let data = self.stack.last()?;
-        if !eq(data.local, "Data") {
+        if data.flags != F_DATA {
             return None;
         }
         let parent = n.checked_sub(2).and_then(|i| self.stack.get(i));
@@ -659,12 +850,15 @@ impl<'a> FastX<'a, '_> {
             Some(k @ (Kind::Clear | Kind::VObject)) => return Some(k),
             _ => {}
         }
-        grand.is_some_and(|g| eq(g.local, "Add") || eq(g.local, "Replace")).then_some(Kind::VObject)
+        grand.is_some_and(|g| g.flags == F_ADD_REPLACE).then_some(Kind::VObject)
     }
 
     fn start(&mut self, raw: &'a str, kind: crate::xml::EventKind, empty: bool) {
         self.flush_text();
-        self.ns.push_tag(raw, kind);
+        match default_xmlns(raw, kind, empty) {
+            Some(uri) => self.ns.push_default(uri),
+            None => self.ns.push_tag(raw, kind),
+        }
         let (prefix, local) = crate::xml::split_qname(crate::xml::tag_name(raw, kind));
         let uri = self.ns.resolve(prefix);
         if self.level == 0 {
@@ -677,7 +871,11 @@ impl<'a> FastX<'a, '_> {
             self.failed = true;
             return;
         };
-        if self.level > 0 && super::from_xml::embedded_language(lang, uri, local).is_some() {
+        // (Only `DevInf` and `MgmtTree` start embedded documents.)
+        if self.level > 0
+            && matches!(local.len(), 6 | 8)
+            && super::from_xml::embedded_language(lang, uri, local).is_some()
+        {
             self.failed = true;
             return;
         }
@@ -685,15 +883,31 @@ impl<'a> FastX<'a, '_> {
             self.failed = true;
             return;
         }
-        let (_, tok) = super::from_xml::resolve(lang, uri, local);
+        let tok = match uri {
+            // The same URI string as the last element (the inherited default namespace): same page.
+            Some(u) if self.uri_cache.is_some_and(|(k, _)| k == (u.as_ptr() as usize, u.len())) => {
+                let page = self.uri_cache.and_then(|(_, p)| p);
+                lang.tag_token(page, local)
+            }
+            _ => {
+                let (page, tok) = super::from_xml::resolve(lang, uri, local);
+                // Only URIs borrowed from the source text: their address stands for their content
+                // (an unescaped URI lives in a buffer whose address a later one may reuse).
+                let src = self.src.as_bytes().as_ptr_range();
+                self.uri_cache =
+                    uri.filter(|u| src.contains(&u.as_ptr())).map(|u| ((u.as_ptr() as usize, u.len()), page));
+                tok
+            }
+        };
         let Some((page, token)) = tok else {
             // A literal tag: needs the string table; the tree path reports it.
             self.failed = true;
             return;
         };
         self.mark_child();
+        let flags = name_flags(local);
         let mut frame = XFrame {
-            local,
+            flags,
             tag_pos: 0,
             has_child: false,
             first_meta: First::None,
@@ -705,11 +919,11 @@ impl<'a> FastX<'a, '_> {
             first_child_cdata: false,
         };
         if let Some(p) = self.stack.last_mut() {
-            if eq(local, "Meta") && p.first_meta == First::None {
+            if flags == F_META && p.first_meta == First::None {
                 p.first_meta = First::Pending;
                 frame.is_first_meta = true;
             }
-            if eq(local, "Type") && p.is_first_meta && p.first_type == First::None {
+            if flags == F_TYPE && p.is_first_meta && p.first_type == First::None {
                 p.first_type = First::Pending;
                 frame.is_first_type = true;
             }
@@ -772,11 +986,17 @@ impl<'a> FastX<'a, '_> {
                 push_crlf(f.cdata.get_or_insert_with(Vec::new), decoded.as_bytes(), crlf);
             }
         } else {
-            if !self.in_text {
+            if self.run == Run::None {
                 self.mark_child();
-                self.in_text = true;
+                self.run = if self.stack.last().is_some_and(|f| f.is_first_type) {
+                    Run::Buffered
+                } else {
+                    let start = self.body.len();
+                    self.body.push(global::STR_I);
+                    Run::Direct { start, leading: !self.profile.keep_whitespace }
+                };
             }
-            push_crlf(&mut self.text, decoded.as_bytes(), crlf);
+            self.run_push(decoded.as_bytes(), crlf);
         }
     }
 
@@ -838,6 +1058,24 @@ impl crate::xml::EventSink for FastX<'_, '_> {
     }
 }
 
+/// The URI of a tag whose only attribute is a default namespace declaration with nothing to unescape,
+/// `<Name xmlns="uri">` (the usual SyncML shape), read without the general attribute parser; `None` for
+/// every other tag (which [`crate::xml::Namespaces::push_tag`] then reads). `raw` is a well-formed tag.
+fn default_xmlns(raw: &str, kind: crate::xml::EventKind, empty: bool) -> Option<&str> {
+    let (crate::xml::EventKind::Start { name_len } | crate::xml::EventKind::Empty { name_len }) = kind else {
+        return None;
+    };
+    let v = raw.get(1 + name_len..)?.strip_prefix(" xmlns=")?;
+    let v = v.strip_suffix(if empty { "/>" } else { ">" })?;
+    let q = *v.as_bytes().first()?;
+    let inner = v.get(1..v.len().checked_sub(1)?)?;
+    let plain = matches!(q, b'"' | b'\'')
+        && v.len() >= 2
+        && v.as_bytes().last() == Some(&q)
+        && !inner.bytes().any(|b| matches!(b, b'"' | b'\'' | b'&' | b'<' | b'\r' | b'\n' | b'\t'));
+    plain.then_some(inner)
+}
+
 /// Appends `s`, LF as CRLF when `crlf` (libwbxml's vObject line ends).
 fn push_crlf(out: &mut Vec<u8>, s: &[u8], crlf: bool) {
     if !crlf {
@@ -870,9 +1108,10 @@ pub(super) fn xml_to_wbxml(src: &str, mode: crate::xml::Mode, profile: &Profile)
         page: 0,
         stack: Vec::with_capacity(16),
         text: Vec::with_capacity(64),
-        in_text: false,
+        run: Run::None,
         level: 0,
         failed: false,
+        uri_cache: None,
     };
     let mut f = fresh();
     if super::fast_xml::scan(src, &mut f).is_none() {
@@ -884,7 +1123,7 @@ pub(super) fn xml_to_wbxml(src: &str, mode: crate::xml::Mode, profile: &Profile)
         return None;
     }
     let (public_id, table) = super::libwbxml::header(lang, profile.public_id, None);
-    let mut out = Vec::with_capacity(f.body.len() + table.len() + 12);
+    let mut out = Vec::with_capacity(table.len() + 12);
     out.push(profile.wbxml_version);
     match public_id {
         PublicId::Numeric(id) => id.write(&mut out),
@@ -896,8 +1135,10 @@ pub(super) fn xml_to_wbxml(src: &str, mode: crate::xml::Mode, profile: &Profile)
     out.push(0x6A);
     crate::wbxml::MbUint32::new(u32::try_from(table.len()).ok()?).write(&mut out);
     out.extend_from_slice(&table);
-    out.extend_from_slice(&f.body);
-    Some(out)
+    // The header goes in front of the body in the body's own buffer (one move, no second buffer).
+    let mut body = f.body;
+    body.splice(0..0, out);
+    Some(body)
 }
 
 #[cfg(test)]

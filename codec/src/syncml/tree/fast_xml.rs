@@ -517,6 +517,14 @@ mod tests {
     }
 
     proptest! {
+        /// The one-pass text scan is the `<` search plus the character check.
+        #[test]
+        fn text_len_is_position_and_check(s in "[<>a&;#x0-9\\]\t\u{1}\u{fffe}\u{e9} ]{0,24}") {
+            let b = s.as_bytes();
+            let want = b.iter().position(|&c| c == b'<').and_then(|n| check_chars(&b[..n], false).map(|()| n));
+            prop_assert_eq!(text_len(b), want);
+        }
+
         #[test]
         fn never_accepts_more_than_the_parser(s in "[<>/ab:x ='\"&;#0-9!\\[\\]?\\-\n]{0,40}") {
             check(&s);

@@ -266,7 +266,7 @@ impl<'b> Fast<'b> {
             Ok(_) => i,
             Err(j) => self.nuls.get(j).copied().unwrap_or(self.table.len()),
         };
-        (i <= end && end <= self.table.len()).then_some((i, end - i))
+        (i <= end && end <= self.table.len()).then(|| (i, end - i))
     }
 
     fn write_escaped(&mut self, s: &[u8]) {
@@ -595,10 +595,10 @@ impl<'b> Fast<'b> {
                 }
                 global::STR_T => {
                     let index = read_mb(b, &mut pos)?;
-                    let (i, l) = self.cstr(index)?;
-                    if i >= self.table.len() {
+                    if index as usize >= self.table.len() {
                         return None;
                     }
+                    let (i, l) = self.cstr(index)?;
                     self.expanded += l;
                     if self.expanded > wbxml::str_t_expansion_limit(b.len()) {
                         return None;
@@ -1147,6 +1147,7 @@ mod tests {
     use crate::reader::Decode;
     use crate::syncml::tree::wbxml_to_xml as tree_path;
     use crate::testdata::shared_file;
+    use proptest::prelude::*;
 
     #[test]
     fn corpus_takes_the_fast_path_with_the_same_output() {
@@ -1178,5 +1179,196 @@ mod tests {
             }
         }
         assert!(fast_count >= 50, "{fast_count}");
+    }
+
+    #[test]
+    fn tag_texts_are_the_names() {
+        for lang in [
+            Language::SyncMl11,
+            Language::SyncMl12,
+            Language::DevInf11,
+            Language::DevInf12,
+            Language::DmDdf12,
+        ] {
+            for page in 0..3u8 {
+                for token in 0..64u8 {
+                    let t = tag_text(lang, page, token);
+                    match lang.tag_name(page, token) {
+                        Some(n) if token >= 5 => {
+                            let t = t.unwrap();
+                            assert_eq!(&t.open[..=n.len()], format!("<{n}").as_bytes());
+                            assert_eq!(&t.close[..n.len() + 3], format!("</{n}>").as_bytes());
+                        }
+                        _ => assert!(t.is_none()),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn default_xmlns_reads_only_the_plain_shape() {
+        use crate::xml::EventKind as K;
+        let start = |raw: &'static str, n: usize| default_xmlns(raw, K::Start { name_len: n }, false);
+        assert_eq!(start("<Type xmlns=\"syncml:metinf\">", 4), Some("syncml:metinf"));
+        assert_eq!(start("<Type xmlns='syncml:metinf'>", 4), Some("syncml:metinf"));
+        assert_eq!(default_xmlns("<A xmlns='u'/>", K::Empty { name_len: 1 }, true), Some("u"));
+        assert_eq!(default_xmlns("<A xmlns='u' />", K::Empty { name_len: 1 }, true), None);
+        assert_eq!(start("<A xmlns='a&amp;b'>", 1), None);
+        assert_eq!(start("<A xmlns='a\tb'>", 1), None);
+        assert_eq!(start("<A xmlns='u' b='c'>", 1), None);
+        assert_eq!(start("<A xmlns:p='u'>", 1), None);
+        assert_eq!(start("<A>", 1), None);
+    }
+
+    /// A body of SyncML 1.2 tokens from pieces, balanced: tags (with and without content, on pages 0
+    /// and 1), ENDs, strings with blanks and escaped characters, entities, opaque data.
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            proptest::sample::select(vec![0x4Fu8, 0x5A, 0x45, 0x60, 0x54, 0x46, 0x0F, 0x52])
+                .prop_map(|t| vec![t]),
+            Just(vec![0x00, 0x01, 0x53]),
+            Just(vec![0x00, 0x01, 0x50]),
+            Just(vec![0x00, 0x00]),
+            Just(vec![0x01]),
+            Just(vec![0x01]),
+            "[ a<>&\"'\t\n\u{e9}]{0,6}".prop_map(|t| {
+                let mut v = vec![0x03];
+                v.extend_from_slice(t.as_bytes());
+                v.push(0);
+                v
+            }),
+            proptest::sample::select(vec![
+                "application/vnd.syncml-devinf+wbxml",
+                "text/plain",
+                "text/x-vcard",
+                " b64 ",
+            ])
+            .prop_map(|t| {
+                let mut v = vec![0x03];
+                v.extend_from_slice(t.as_bytes());
+                v.push(0);
+                v
+            }),
+            (0x20u8..0x7F).prop_map(|c| vec![0x02, c]),
+            "[a-z \n]{0,5}".prop_map(|t| {
+                let mut v = vec![0xC3, t.len() as u8];
+                v.extend_from_slice(t.as_bytes());
+                v
+            }),
+        ];
+        proptest::collection::vec(piece, 0..24).prop_map(|pieces| {
+            let mut b = crate::hexser::parse_hex("02a4016a006d").unwrap();
+            let mut depth = 0usize;
+            for p in pieces {
+                match p.as_slice() {
+                    [0x01] if depth == 0 => continue,
+                    [0x01] => depth -= 1,
+                    [t] if t & 0x40 != 0 => depth += 1,
+                    [0x00, 0x01, t] if t & 0x40 != 0 => depth += 1,
+                    _ => {}
+                }
+                b.extend_from_slice(&p);
+            }
+            b.extend(std::iter::repeat_n(0x01, depth + 1));
+            b
+        })
+    }
+
+    fn text_piece() -> impl Strategy<Value = String> {
+        proptest::sample::select(vec![
+            " ",
+            "a",
+            "&amp;",
+            "&lt;",
+            "&#65;",
+            "\n",
+            "\r\n",
+            "x y",
+            "&apos;\"",
+            "application/vnd.syncml-devinf+xml",
+            "<![CDATA[c\nd]]>",
+            "<!-- k -->",
+        ])
+        .prop_map(String::from)
+    }
+
+    /// A SyncML XML document from pieces, balanced.
+    fn xml_doc() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            proptest::sample::select(vec!["Data", "Meta", "Add", "Replace", "Item", "Alert", "Final"])
+                .prop_map(|n| (Some(n), false, String::new())),
+            proptest::sample::select(vec!["Type", "Format"]).prop_map(|n| (Some(n), true, String::new())),
+            Just((None, false, String::new())),
+            text_piece().prop_map(|t| (None, true, t)),
+        ];
+        proptest::collection::vec(piece, 0..24).prop_map(|pieces| {
+            let mut s = String::from("<SyncML xmlns='SYNCML:SYNCML1.2'>");
+            let mut open: Vec<&str> = Vec::new();
+            for (name, flag, text) in pieces {
+                match (name, flag) {
+                    (Some(n), false) => {
+                        s.push_str(&format!("<{n}>"));
+                        open.push(n);
+                    }
+                    (Some(n), true) => {
+                        s.push_str(&format!("<{n} xmlns=\"syncml:metinf\">"));
+                        open.push(n);
+                    }
+                    (None, false) => {
+                        if let Some(n) = open.pop() {
+                            s.push_str(&format!("</{n}>"));
+                        }
+                    }
+                    (None, true) => s.push_str(&text),
+                }
+            }
+            while let Some(n) = open.pop() {
+                s.push_str(&format!("</{n}>"));
+            }
+            s.push_str("</SyncML>");
+            s
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn swar_scans_equal_byte_scans(s in proptest::collection::vec(any::<u8>(), 0..40)) {
+            prop_assert_eq!(find_nul(&s), s.iter().position(|&c| c == 0));
+            prop_assert_eq!(find_escaped(&s), s.iter().position(|&c| ESCAPED[usize::from(c)]));
+        }
+
+        /// Whenever the single-pass WBXML → XML path answers, it answers what the tree path does.
+        #[test]
+        fn wbxml_fast_path_equals_tree_path(b in body(), keep in any::<bool>()) {
+            let p = Profile { keep_whitespace: keep, ..Profile::libwbxml() };
+            let fast = wbxml_to_xml(&b, &p);
+            match wbxml::Document::decode_exact(&b) {
+                Ok(d) => {
+                    if let Some(f) = fast {
+                        prop_assert_eq!(Ok(f), tree_path(&d, &p));
+                    }
+                }
+                Err(_) => prop_assert!(fast.is_none()),
+            }
+        }
+
+        /// Whenever the single-pass XML → WBXML path answers, it answers what the tree path does.
+        #[test]
+        fn xml_fast_path_equals_tree_path(x in xml_doc(), keep in any::<bool>()) {
+            let p = Profile { keep_whitespace: keep, ..Profile::libwbxml() };
+            let fast = xml_to_wbxml(&x, crate::xml::Mode::Strict, &p);
+            let doc = crate::xml::Document::parse(&x, crate::xml::Mode::Strict).unwrap();
+            match crate::syncml::tree::xml_to_wbxml(&doc, &p) {
+                Ok(slow) => {
+                    if let Some(f) = fast {
+                        prop_assert_eq!(f, crate::reader::Encode::encode(&slow), "{}", x);
+                    }
+                }
+                Err(_) => prop_assert!(fast.is_none(), "{}", x),
+            }
+        }
     }
 }

@@ -1,10 +1,20 @@
 //! Single-pass versions of the libwbxml emulation for the shapes real messages have, with no intermediate
-//! tree: WBXML tokens in, XML text out ([`wbxml_to_xml`]).
+//! tree: WBXML bytes in, XML text out ([`wbxml_to_xml`]), and XML text in, WBXML bytes out
+//! ([`xml_to_wbxml`]).
 //!
-//! Each function returns `None` when it meets something it does not handle (nested documents, vObject
-//! `Data` with more than one content token or with child elements, indented output, any decoding error);
-//! the caller then runs the tree emulation in `libwbxml`, which handles everything and produces the errors.
-//! The corpus differential tests and a property test check that both paths give the same bytes.
+//! WBXML → XML parses the body bytes itself (no token stream) and writes text straight into the output:
+//! leading blanks are skipped while a run starts, trailing ones trimmed from the output when it ends (escapes
+//! end in `;`, so this equals escaping the stripped text); only a `Type` run is collected first, because
+//! libwbxml classifies and rewrites it. Tag names are written from padded per-page tables with fixed-size
+//! copies. XML → WBXML writes a text run right after its `STR_I` byte and takes it back if it ends empty.
+//!
+//! Each function returns `None` when it meets something it does not handle (attributes, PIs, extension
+//! tokens, literal tags, `OPAQUE` that the body parser might take for a nested document, vObject `Data` with
+//! more than one content token or with child elements, indented output, any decoding error); the caller
+//! then runs the tree emulation in `libwbxml`, which handles everything and produces the errors. Decision:
+//! the fast paths never decide an error themselves, so errors, offsets and caps stay those of the tree path.
+//! The corpus differential tests and property tests (generated WBXML bodies and XML documents) check that
+//! whenever a fast path answers, it answers the tree path's bytes.
 
 use base64::Engine as _;
 

@@ -101,6 +101,17 @@ const F_TYPE: u8 = 2;
 const F_DATA: u8 = 4;
 const F_ADD_REPLACE: u8 = 8;
 
+/// [`name_flags`] at compile time.
+const fn const_name_flags(n: &[u8]) -> u8 {
+    match n {
+        b"Meta" => F_META,
+        b"Type" => F_TYPE,
+        b"Data" => F_DATA,
+        b"Add" | b"Replace" => F_ADD_REPLACE,
+        _ => 0,
+    }
+}
+
 fn name_flags(name: &str) -> u8 {
     match name {
         "Meta" => F_META,
@@ -115,6 +126,10 @@ fn name_flags(name: &str) -> u8 {
 /// followed by a truncation (no `memcpy` call per tag).
 #[derive(Debug, Clone, Copy)]
 struct TagText {
+    /// The name.
+    name: &'static str,
+    /// Its [`name_flags`].
+    flags: u8,
     open: [u8; TAG_PAD],
     close: [u8; TAG_PAD],
     /// Length of the name; 0 when there is no such tag or the name is too long to be padded.
@@ -124,7 +139,7 @@ struct TagText {
 const TAG_PAD: usize = 32;
 
 const fn tag_texts(lang: Language, page: u8) -> [TagText; 64] {
-    let mut t = [TagText { open: [0; TAG_PAD], close: [0; TAG_PAD], len: 0 }; 64];
+    let mut t = [TagText { name: "", flags: 0, open: [0; TAG_PAD], close: [0; TAG_PAD], len: 0 }; 64];
     let mut token = 5;
     while token < 64 {
         if let Some(name) = lang.tag_name(page, token as u8) {
@@ -142,6 +157,8 @@ const fn tag_texts(lang: Language, page: u8) -> [TagText; 64] {
                 }
                 e.close[n.len() + 2] = b'>';
                 e.len = n.len() as u8;
+                e.name = name;
+                e.flags = const_name_flags(n);
             }
         }
         token += 1;
@@ -359,7 +376,13 @@ impl<'b> Fast<'b> {
         self.text.clear();
     }
 
-    fn start(&mut self, name: &'static str, token: Option<(u8, u8)>, has_content: bool) {
+    fn start(
+        &mut self,
+        name: &'static str,
+        token: Option<(u8, u8)>,
+        text: Option<&'static TagText>,
+        has_content: bool,
+    ) {
         self.flush_text();
         if let Some(p) = self.stack.last()
             && p.cdata
@@ -369,8 +392,7 @@ impl<'b> Fast<'b> {
             return;
         }
         self.open_parent();
-        let flags = name_flags(name);
-        let text = token.and_then(|(p, t)| tag_text(self.lang, p, t));
+        let flags = text.map_or_else(|| name_flags(name), |t| t.flags);
         let mut frame = Frame {
             name,
             text,
@@ -557,12 +579,18 @@ impl<'b> Fast<'b> {
             return None;
         }
         let token = byte & 0x3F;
-        match self.lang.tag_name(self.page, token) {
-            Some(name) => {
-                self.current_tag = Some((self.page, token));
-                self.start(name, Some((self.page, token)), has_content);
+        let tag = Some((self.page, token));
+        if let Some(t) = tag_text(self.lang, self.page, token) {
+            self.current_tag = tag;
+            self.start(t.name, tag, Some(t), has_content);
+        } else {
+            match self.lang.tag_name(self.page, token) {
+                Some(name) => {
+                    self.current_tag = tag;
+                    self.start(name, tag, None, has_content);
+                }
+                None => self.start("unknown", None, None, has_content),
             }
-            None => self.start("unknown", None, has_content),
         }
         Some(())
     }
@@ -1206,6 +1234,7 @@ mod tests {
                     match lang.tag_name(page, token) {
                         Some(n) if token >= 5 => {
                             let t = t.unwrap();
+                            assert_eq!((t.name, t.flags), (n, name_flags(n)));
                             assert_eq!(&t.open[..=n.len()], format!("<{n}").as_bytes());
                             assert_eq!(&t.close[..n.len() + 3], format!("</{n}>").as_bytes());
                         }

@@ -893,9 +893,18 @@ impl<'a> FastX<'a, '_> {
 
     fn start(&mut self, raw: &'a str, kind: crate::xml::EventKind, empty: bool) {
         self.flush_text();
-        match default_xmlns(raw, kind, empty) {
-            Some(uri) => self.ns.push_default(uri),
-            None => self.ns.push_tag(raw, kind),
+        let name_len = match kind {
+            crate::xml::EventKind::Start { name_len } | crate::xml::EventKind::Empty { name_len } => name_len,
+            _ => 0,
+        };
+        if raw.len() == name_len + 2 + usize::from(empty) {
+            // `<Name>` or `<Name/>`: no attributes.
+            self.ns.push_none();
+        } else {
+            match default_xmlns(raw, kind, empty) {
+                Some(uri) => self.ns.push_default(uri),
+                None => self.ns.push_tag(raw, kind),
+            }
         }
         let (prefix, local) = crate::xml::split_qname(crate::xml::tag_name(raw, kind));
         let uri = self.ns.resolve(prefix);

@@ -31,9 +31,9 @@
 //!   XML with `<?xml version="1.0" encoding="UTF-8"?>`, no DOCTYPE, `xmlns='…'` in single quotes.
 //!
 //! Speed: [`wbxml_bytes_to_xml`] and [`xml_text_to_wbxml`] convert in a single pass without building the
-//! lossless documents or a tree when the message has the usual shape (a strict-subset XML scanner, a WBXML
-//! token visitor, a small element stack), and fall back to the full path otherwise; tests check that both
-//! paths give the same bytes.
+//! lossless documents or a tree when the message has the usual shape (a strict-subset XML scanner, a direct
+//! WBXML body parser, a small element stack), and fall back to the full path otherwise; tests check that
+//! both paths give the same bytes. `examples/wbxml_convert_loop.rs` runs them for callgrind.
 //!
 //! In every profile `SWITCH_PAGE` is written lazily, right before the first tag of another page (omadm.md
 //! §2.5): `… 01 01 01 00 00 6B` = END MaxMsgSize, END Meta, END SyncHdr, SWITCH 0, SyncBody.

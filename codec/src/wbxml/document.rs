@@ -532,6 +532,11 @@ pub struct Header<'a> {
 }
 
 impl<'a> Header<'a> {
+    /// Reads the header at the start of `bytes` (for the single-pass converters).
+    pub(crate) fn parse(bytes: &'a [u8]) -> DecodeResult<Self> {
+        Self::read(&mut Reader::new(bytes))
+    }
+
     fn read(r: &mut Reader<'a>) -> DecodeResult<Self> {
         let version = r.u8("WBXML version")?;
         if version > 3 {
@@ -758,7 +763,7 @@ const META: (u8, u8) = (0, 0x1A);
 const TYPE: (u8, u8) = (1, 0x13);
 
 /// Content types whose `Data` is a nested WBXML document (libwbxml `wbxml_tree_node_get_syncml_data_type`).
-fn is_wbxml_type(t: &[u8]) -> bool {
+pub(crate) fn is_wbxml_type(t: &[u8]) -> bool {
     t == b"application/vnd.syncml-devinf+wbxml" || t == b"application/vnd.syncml.dmtnds+wbxml"
 }
 

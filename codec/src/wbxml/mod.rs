@@ -21,6 +21,7 @@
 pub mod codepage;
 mod document;
 
+pub(crate) use document::is_wbxml_type;
 pub use document::{
     Document, Header, MAX_DEPTH, MAX_NESTED_DOCUMENTS, MbUint32, OpaqueData, PublicId, StringTable, Token,
     TokenRef, TokenSink, global, str_t_expansion_limit,

@@ -333,6 +333,18 @@ impl<'a> Namespaces<'a> {
         }
     }
 
+    /// Enters an element without attributes.
+    pub fn push_none(&mut self) {
+        self.marks.push(self.bindings.len());
+    }
+
+    /// Enters an element whose only attribute is `xmlns="uri"` with `uri` free of references and of the
+    /// white space attribute-value normalisation would change (what [`Namespaces::push_tag`] would record).
+    pub fn push_default(&mut self, uri: &'a str) {
+        self.marks.push(self.bindings.len());
+        self.bindings.push(("", Cow::Borrowed(uri)));
+    }
+
     /// Leaves the innermost element.
     pub fn pop(&mut self) {
         if let Some(m) = self.marks.pop() {

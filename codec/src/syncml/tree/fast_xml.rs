@@ -18,8 +18,20 @@ fn is_name_start(b: u8) -> bool {
     b.is_ascii_alphabetic() || b == b'_' || b == b':'
 }
 
+/// The ASCII name characters of the subset, as a table (one load per byte in the name loop).
+const NAME_CHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'-' | b'.');
+        b += 1;
+    }
+    t
+};
+
 fn is_name_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.')
+    NAME_CHAR[usize::from(b)]
 }
 
 /// A reference body is one of the five entities or a character reference to an XML `Char`.
@@ -65,6 +77,47 @@ fn check_chars(s: &[u8], attr: bool) -> Option<()> {
     Some(())
 }
 
+/// Bytes of character data that need a closer look: controls, `&`, `]`, `<`, and 0xEF (U+FFFE, U+FFFF).
+const TEXT_SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b'&' as usize] = true;
+    t[b']' as usize] = true;
+    t[b'<' as usize] = true;
+    t[0xEF] = true;
+    t
+};
+
+/// The length of the character data at the start of `s` (up to the next `<`), checked as
+/// [`check_chars`] checks text, in one pass; `None` when there is no `<` or the text is not in the subset.
+fn text_len(s: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    loop {
+        i += s.get(i..)?.iter().position(|&c| TEXT_SPECIAL[usize::from(c)])?;
+        match *s.get(i)? {
+            b'<' => return Some(i),
+            b'\t' | b'\n' | b'\r' => {}
+            0..=0x1F => return None,
+            b']' if s.get(i + 1..i + 3) == Some(b"]>") => return None,
+            b'&' => {
+                // A reference body never holds `<`, so looking past the end of the text changes nothing.
+                let end = s.get(i + 1..)?.iter().take(10).position(|&b| b == b';')?;
+                if !valid_ref(s.get(i + 1..i + 1 + end)?) {
+                    return None;
+                }
+                i += end + 1;
+            }
+            0xEF if matches!(s.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])) => return None,
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
 struct Scanner<'a, 's, S> {
     src: &'a str,
     b: &'a [u8],
@@ -91,10 +144,8 @@ impl<S: EventSink> Scanner<'_, '_, S> {
         if !is_name_start(*self.b.get(start)?) {
             return None;
         }
-        let mut end = start + 1;
-        while self.b.get(end).is_some_and(|&c| is_name_char(c)) {
-            end += 1;
-        }
+        let tail = self.b.get(start + 1..).unwrap_or_default();
+        let end = start + 1 + tail.iter().position(|&c| !is_name_char(c)).unwrap_or(tail.len());
         self.pos = end;
         Some((start, end))
     }
@@ -365,9 +416,7 @@ impl<S: EventSink> Scanner<'_, '_, S> {
                     }
                 },
                 _ => {
-                    let len = self.b.get(start..)?.iter().position(|&c| c == b'<')?;
-                    let text = self.b.get(start..start + len)?;
-                    check_chars(text, false)?;
+                    let len = text_len(self.b.get(start..)?)?;
                     self.pos = start + len;
                     self.emit(EventKind::Text, start, self.pos);
                 }
@@ -468,6 +517,14 @@ mod tests {
     }
 
     proptest! {
+        /// The one-pass text scan is the `<` search plus the character check.
+        #[test]
+        fn text_len_is_position_and_check(s in "[<>a&;#x0-9\\]\t\u{1}\u{fffe}\u{e9} ]{0,24}") {
+            let b = s.as_bytes();
+            let want = b.iter().position(|&c| c == b'<').and_then(|n| check_chars(&b[..n], false).map(|()| n));
+            prop_assert_eq!(text_len(b), want);
+        }
+
         #[test]
         fn never_accepts_more_than_the_parser(s in "[<>/ab:x ='\"&;#0-9!\\[\\]?\\-\n]{0,40}") {
             check(&s);

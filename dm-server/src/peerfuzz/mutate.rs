@@ -413,7 +413,8 @@ fn on_tree(
     let mut doc = tree_of(pkg)?;
     let (description, expect) = f(&mut doc.root)?;
     let body = write_tree(&doc, &pkg.wire)?;
-    Some(with_body(pkg, kind, description, body, expect))
+    // A value drawn equal to the one there changes nothing: let the caller fall back.
+    (body != pkg.body).then(|| with_body(pkg, kind, description, body, expect))
 }
 
 const BAD_URIS: [&str; 8] =
@@ -476,11 +477,12 @@ fn status_field(pkg: &Package<'_>, rng: &mut Rng, kind: MutationKind, field: &'s
             "Data" => &["999", "abc", "", "0", "200000", "212", "401", "-200"],
             _ => &["0", "999", "abc", "", "-1", "4294967296"],
         };
-        let v = (*rng.pick(values)?).to_owned();
         let st = at_path(root, &path)?;
         let cmd = text(st, "Cmd").unwrap_or_default();
         let f = child_mut(st, field)?;
         let old = f.text().map(Cow::into_owned).unwrap_or_default();
+        let others: Vec<&str> = values.iter().copied().filter(|v| *v != old).collect();
+        let v = (*rng.pick(&others)?).to_owned();
         set_text(f, v.clone());
         Some((format!("Status for {cmd}: {field} {old:?} → {v:?}"), Expect::Any))
     })

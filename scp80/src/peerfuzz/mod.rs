@@ -209,6 +209,18 @@ pub struct Delivery {
     pub link_failure: bool,
 }
 
+/// What to check in the answer to a probe.
+#[derive(Debug, Clone, Copy)]
+struct Check {
+    /// Verify the PoR with the real keys.
+    keys: bool,
+    /// The packet must be refused: a PoR OK is [`Finding::AcceptedGarbage`].
+    refuse: bool,
+    /// The PoR must carry the counter sent (not after changes inside the ciphered part, where the card
+    /// reads another counter).
+    cntr: bool,
+}
+
 /// The fuzzer: a card behind `L`, the terminal in front of it, the real keys if known.
 #[derive(Debug)]
 pub struct Fuzzer<L: CardLink> {
@@ -217,6 +229,8 @@ pub struct Fuzzer<L: CardLink> {
     keys: Option<Keysets>,
     config: FuzzConfig,
     cntr: u64,
+    /// The last counter the card accepted in a counter-checked packet (a replay of it must be refused).
+    accepted_cntr: Option<Cntr>,
     clock: u64,
     /// The report being filled.
     pub report: FuzzReport,
@@ -236,6 +250,7 @@ impl<L: CardLink> Fuzzer<L> {
             report: FuzzReport::new(card, config.seed),
             config,
             cntr,
+            accepted_cntr: None,
             clock: 0,
         };
         f.terminal.handle_input(&mut f.link, Input::PowerOn);
@@ -352,7 +367,6 @@ impl<L: CardLink> Fuzzer<L> {
     }
 
     /// Sends one packet and records the probe with its findings.
-    #[allow(clippy::too_many_arguments)]
     fn probe(
         &mut self,
         mode: report::Mode,
@@ -360,9 +374,9 @@ impl<L: CardLink> Fuzzer<L> {
         header: CommandHeader,
         cntr: Cntr,
         tpdus: Vec<Vec<u8>>,
-        verify_keys: bool,
-        must_refuse: bool,
+        check: Check,
     ) -> usize {
+        let Check { keys: verify_keys, refuse: must_refuse, cntr: check_cntr } = check;
         let delivery = self.deliver(&tpdus);
         let mut findings = Vec::new();
         let mut status = None;
@@ -384,6 +398,14 @@ impl<L: CardLink> Fuzzer<L> {
                             Ok(r) => {
                                 status = Some(r.status.code());
                                 por_findings(&r.findings, r.checksum, r.status.code(), &mut findings);
+                                if r.status.code() == 0
+                                    && matches!(
+                                        header.spi.counter_mode(),
+                                        CounterMode::Higher | CounterMode::OneHigher
+                                    )
+                                {
+                                    self.accepted_cntr = Some(cntr);
+                                }
                             }
                             Err(_) => findings.push(Finding::MalformedPor),
                         }
@@ -394,7 +416,7 @@ impl<L: CardLink> Fuzzer<L> {
                             if tar != header.tar {
                                 findings.push(Finding::PorTarMismatch { sent: header.tar, received: tar });
                             }
-                            if c != cntr && c != Cntr::default() {
+                            if check_cntr && c != cntr && c != Cntr::default() {
                                 findings.push(Finding::PorCntrMismatch { sent: cntr, received: c });
                             }
                             if st == 0 && rc_len == 0 && header.spi.por_checksum() != Checksum::None {
@@ -408,6 +430,9 @@ impl<L: CardLink> Fuzzer<L> {
                     findings.push(Finding::AcceptedGarbage);
                 }
             }
+        }
+        if !check_cntr {
+            findings.retain(|f| !matches!(f, Finding::PorCntrMismatch { .. }));
         }
         if delivery.link_failure {
             findings.push(Finding::LinkFailure);
@@ -453,8 +478,7 @@ impl<L: CardLink> Fuzzer<L> {
                 header,
                 Cntr::default(),
                 tpdus,
-                false,
-                false,
+                Check { keys: false, refuse: false, cntr: true },
             );
             let status = self.report.probes.get(p).and_then(|p| p.status);
             let answered = status.is_some_and(|s| s != 0x09);
@@ -500,8 +524,8 @@ impl<L: CardLink> Fuzzer<L> {
                     header,
                     cntr,
                     tpdus,
-                    false,
-                    true,
+                    // The card deciphers with its own key: the counter it reads is not ours.
+                    Check { keys: false, refuse: true, cntr: false },
                 );
                 let status = self.report.probes.get(p).and_then(|p| p.status);
                 let present = status.is_some_and(|s| !matches!(s, 0x06 | 0x09 | 0x0A));
@@ -555,7 +579,14 @@ impl<L: CardLink> Fuzzer<L> {
         let keys = self.keys.as_ref()?;
         let packet = Self::packet(Some(keys), &header, cntr, data)?;
         let tpdus = Self::tpdus(&packet, spi1);
-        let p = self.probe(mode, description, header, cntr, tpdus, true, false);
+        let p = self.probe(
+            mode,
+            description,
+            header,
+            cntr,
+            tpdus,
+            Check { keys: true, refuse: false, cntr: true },
+        );
         self.report.probes.get(p).and_then(|p| p.status)
     }
 
@@ -668,6 +699,7 @@ impl<L: CardLink> Fuzzer<L> {
         let mut cntr = cntr;
         let reference = u8::try_from(i % 256).unwrap_or(0);
         let mut refuse = true;
+        let mut secured_changed = false;
         let kind = rng.below(16);
         let description = match kind {
             0 => {
@@ -717,14 +749,17 @@ impl<L: CardLink> Fuzzer<L> {
             7 => {
                 let at = 7 + rng.below(3);
                 packet[at] ^= 1 << rng.below(8);
+                // The PoR names the TAR the card read.
+                header.tar = Tar([packet[7], packet[8], packet[9]]);
                 format!("TAR byte {} flipped", at - 7)
             }
             8 => {
                 // Counter: a replay (the value just used) or, when allowed, values at the top.
+                // A replay: the last counter the card accepted (or 0 before any).
                 let v = if self.config.allow_counter_wrap && rng.below(2) == 0 {
                     *[0xFF_FFFF_FFFFu64, 0xFF_FFFF_FFFE][..].get(rng.below(2)).unwrap_or(&0)
                 } else {
-                    cntr.to_u64().saturating_sub(1)
+                    self.accepted_cntr.map_or(0, |c| c.to_u64())
                 };
                 let c = Cntr::from_u64(v).unwrap_or_default();
                 let header2 = header;
@@ -742,19 +777,23 @@ impl<L: CardLink> Fuzzer<L> {
                     *b ^= rng.byte() | 1;
                 }
                 refuse = keyed;
+                secured_changed = true;
                 format!("secured-part byte {at} changed")
             }
             10 => {
                 let n = 1 + rng.below(packet.len().saturating_sub(1).max(1));
                 packet.truncate(n);
+                secured_changed = true;
                 format!("packet cut to {n} bytes (CPL kept)")
             }
             11 => {
                 let n = [1usize, 8, 200][rng.below(3)];
                 packet.extend(std::iter::repeat_n(0xAA, n));
+                secured_changed = true;
                 format!("{n} bytes appended (CPL kept)")
             }
             12 => {
+                secured_changed = true;
                 // PCNTR (unciphered packets only: it is in the clear at byte 15).
                 if !header.spi.ciphered() {
                     let v = [1u8, 7, 0xFF][rng.below(3)];
@@ -789,8 +828,7 @@ impl<L: CardLink> Fuzzer<L> {
             header,
             cntr,
             tpdus,
-            keyed,
-            refuse,
+            Check { keys: keyed, refuse, cntr: !secured_changed },
         );
     }
 
@@ -809,6 +847,9 @@ impl<L: CardLink> Fuzzer<L> {
         let oa_len = usize::from(t.get(1).copied().unwrap_or(0)).div_ceil(2);
         let pid_at = 3 + oa_len;
         let udl_at = pid_at + 2 + 7;
+        // TS 31.111 routes by PID at the terminal; a card need not look at PID or DCS again, so a PoR OK
+        // for those is noted, not counted as garbage.
+        let mut refuse = true;
         let description = match rng.below(8) {
             0 => {
                 let v = [0u8, 0xFF, 1][rng.below(3)];
@@ -841,6 +882,7 @@ impl<L: CardLink> Fuzzer<L> {
                 if let Some(b) = t.get_mut(pid_at) {
                     *b = v;
                 }
+                refuse = false;
                 format!("TP-PID 7F → {v:02X}")
             }
             5 => {
@@ -848,6 +890,7 @@ impl<L: CardLink> Fuzzer<L> {
                 if let Some(b) = t.get_mut(pid_at + 1) {
                     *b = v;
                 }
+                refuse = false;
                 format!("TP-DCS F6 → {v:02X}")
             }
             6 => {
@@ -869,8 +912,7 @@ impl<L: CardLink> Fuzzer<L> {
             header,
             cntr,
             tpdus,
-            self.keys.is_some(),
-            true,
+            Check { keys: self.keys.is_some(), refuse, cntr: true },
         );
     }
 

@@ -141,3 +141,43 @@ async fn wbxml_token_damage_is_refused() {
         assert_eq!(c.class, Class::Ok);
     }
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn cli_runs_a_campaign_against_dm_client() {
+    use tokio::io::AsyncBufReadExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dm-server"))
+        .args(["fuzz", "--device", DEV, "--user", "dev", "--password", "devpw", "--server-id", SERVER_ID])
+        .args(["--server-password", "srvpw", "--listen", "127.0.0.1:0", "--cases", "5", "--seed", "3"])
+        .args(["--reply-timeout", "4", "--device-wait", "20", "--report"])
+        .arg(&report)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next_line().await.unwrap().unwrap();
+    let url = first.rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+    let local = tokio::task::LocalSet::new();
+    local.spawn_local(async move {
+        let mut c = client_for(DEV, &url, AuthScheme::Md5, Wire::xml(Profile::rtk()));
+        let transport = Transport { request_timeout: Duration::from_secs(5), ..Transport::default() };
+        loop {
+            let start = Start::Connect { server_id: SERVER_ID.into(), session_id: None };
+            if client_net::run_session(&mut c, start, &transport, None).await.is_err() {
+                break;
+            }
+        }
+    });
+    let status = local.run_until(child.wait()).await.unwrap();
+    assert!(status.success());
+    let last = lines.next_line().await.unwrap().unwrap_or_default();
+    assert!(last.starts_with("5 cases:"), "{last}");
+    let r: FuzzReport = serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
+    assert_eq!(r.cases.len(), 5);
+    assert_eq!(r.seed, 3);
+    assert!(report.join("report.md").exists());
+    assert!(report.join("reproducers/case-0000.http").exists());
+}

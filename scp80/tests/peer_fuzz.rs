@@ -127,3 +127,46 @@ fn same_seed_same_mutations() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn cli_fuzzes_a_served_card_file() {
+    use std::io::BufRead as _;
+    use std::process::{Command, Stdio};
+    let bin = env!("CARGO_BIN_EXE_scp80");
+    let dir = tempfile::tempdir().unwrap();
+    let card = dir.path().join("card.toml");
+    let st = Command::new(bin).args(["uicc", "new", "--example", "--out"]).arg(&card).status().unwrap();
+    assert!(st.success());
+    let mut serve = Command::new(bin)
+        .args(["uicc", "serve", "--no-save", "--listen", "127.0.0.1:0", "--card"])
+        .arg(&card)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(serve.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().strip_prefix("listening on ").unwrap().to_owned();
+    let report = dir.path().join("report");
+    let out = Command::new(bin)
+        .args(["fuzz", "--card", &addr, "--mode", "tar-scan,mutate", "--tars", "000000,B00010,B0FFF0-B0FFF3"])
+        .args(["--mutations", "12", "--report"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    serve.kill().unwrap();
+    let _ = serve.wait();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
+    assert_eq!(v["answering_tars"], serde_json::json!(["000000", "b00010"]));
+    assert_eq!(v["summary"]["probes"], 6 + 12);
+    assert_eq!(v["summary"]["crash_like"], 0);
+    // Bad input: exit 2 with one line.
+    let out = Command::new(bin)
+        .args(["fuzz", "--card", &addr, "--tars", "B0001", "--report"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tars"));
+}

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use m2msim_codec::Decode as _;
 use m2msim_codec::syncml::tree::{self, Element};
@@ -87,7 +87,7 @@ impl Response {
         }
     }
 
-    /// Reads a client request body as an answer in session `session_id`.
+    /// Reads a client request body as the answer to a mutant (a reply, or a Session Abort).
     #[must_use]
     pub fn of_body(body: &[u8]) -> Self {
         let m = match SyncMl::decode(body, Mode::Lenient) {
@@ -528,12 +528,6 @@ pub fn http_bytes(m: &Mutant, hmac: Option<&str>) -> Vec<u8> {
     let mut out = head.into_bytes();
     out.extend_from_slice(&m.body);
     out
-}
-
-/// Where a report goes by default.
-#[must_use]
-pub fn default_dir() -> PathBuf {
-    PathBuf::from("dm-fuzz-report")
 }
 
 fn short(s: &str) -> String {

@@ -19,6 +19,8 @@
 //!   transcripts), behind the engine's two traits.
 //! - [`net`]: the HTTP(S) server: [`net::spawn`] → [`net::ServerHandle`].
 //! - [`admin`]: the admin API (JSON over HTTP, bearer token); [`http`]: a minimal HTTP client.
+//! - [`peerfuzz`]: fuzzing a DM client under test (`dm-server fuzz`): mutated server packages, the
+//!   client's answers classified, a report with reproducers.
 
 pub mod admin;
 pub mod bench;
@@ -31,5 +33,6 @@ pub mod net;
 pub mod nonce;
 pub mod operation;
 pub mod package0;
+pub mod peerfuzz;
 pub mod session;
 pub mod store;

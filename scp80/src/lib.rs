@@ -25,6 +25,8 @@
 //!   TCP server (`uicc::server`: APDU framing and vsmartcard vpcd).
 //! - [`terminal`]: a simulated terminal (ME) driving a card: SMS-PP download, PoR in the DELIVER-REPORT or
 //!   from SEND SHORT MESSAGE, REFRESH, AKA.
+//! - [`peerfuzz`]: fuzzing a card (`scp80 fuzz`), SIMTester-style: TAR scan, keyset scan, minimum
+//!   security level, PoR anomalies, mutated packets and TPDUs; over the simulated card's TCP socket or PC/SC.
 //! - [`ota_server`]: the OTA server's campaign engine (sans-IO: jobs in, SMS-DELIVERs out, PoRs in,
 //!   reports out; counters persisted before sending; retries; thousands of jobs in flight) and an
 //!   in-process driver that runs it against a fleet of simulated cards and terminals.
@@ -42,6 +44,7 @@ pub mod mcim;
 pub mod milenage;
 pub mod ota_server;
 pub mod packet;
+pub mod peerfuzz;
 pub mod terminal;
 pub mod uicc;
 

@@ -113,6 +113,70 @@ enum Cmd {
         #[arg(long)]
         wbxml: bool,
     },
+    /// Fuzz a DM client (issue 10 §2): serve the device grammar-aware mutations of valid server packages
+    /// (one per session it opens), classify its answers, and write `report.json`, `report.md` and
+    /// reproducers to --report. Point the device (in a loop of sessions) at the printed URL. The device's
+    /// credentials come from the store in --data-dir, or from --user/--password.
+    #[command(after_long_help = FUZZ_EXAMPLES)]
+    Fuzz(FuzzArgs),
+}
+
+const FUZZ_EXAMPLES: &str = "\
+Examples:
+  dm-server fuzz --device IMEI:490154203237518 --user dev --password devpw --cases 200 --report fuzz-out
+  dm-server --data-dir dm-server-data fuzz --device IMEI:490154203237518 --wire wbxml --seed 7 --report out
+
+Every case is one session: the device's package 1 goes to a fresh engine, the first package with commands
+is mutated (field values, codes, Meta, nesting, WBXML tokens, XML entities, truncation, oversize, content
+type, charset, HMAC, nonces, credentials), and the device's answer is classified: ok, crash-like (connection
+drop, silence) or protocol (2xx status to garbage, missing Status, wrong MsgRef/CmdRef, malformed reply).
+The same seed gives the same cases.";
+
+/// `fuzz`.
+#[derive(clap::Args)]
+struct FuzzArgs {
+    /// The device under test (`SyncHdr/Source/LocURI`).
+    #[arg(long)]
+    device: String,
+    /// Serve every package in this encoding (default: the device's own).
+    #[arg(long, value_parser = ["xml", "wbxml"])]
+    wire: Option<String>,
+    /// Seed of every choice.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Number of cases (sessions).
+    #[arg(long, default_value_t = 100)]
+    cases: u32,
+    /// Report directory.
+    #[arg(long)]
+    report: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    listen: SocketAddr,
+    /// Base URL the device reaches this server at.
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Seconds to wait for the device's answer to a mutant.
+    #[arg(long, default_value_t = 10)]
+    reply_timeout: u64,
+    /// Seconds to wait for the device to open its next session.
+    #[arg(long, default_value_t = 120)]
+    device_wait: u64,
+    /// Client auth scheme (with --user/--password instead of the store).
+    #[arg(long, default_value = "md5")]
+    scheme: String,
+    /// Client user name.
+    #[arg(long, requires = "password")]
+    user: Option<String>,
+    /// Client password.
+    #[arg(long, requires = "user")]
+    password: Option<String>,
+    /// Server identifier (DMAcc ServerID) for server credentials.
+    #[arg(long)]
+    server_id: Option<String>,
+    /// Server password.
+    #[arg(long, requires = "server_id")]
+    server_password: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -317,10 +381,66 @@ async fn admin(cli: &Cli, method: &str, path: &str, body: Option<serde_json::Val
     if (200..300).contains(&status) { Ok(()) } else { Err(format!("admin API answered {status}")) }
 }
 
+async fn fuzz(cli: &Cli, a: &FuzzArgs) -> Result<(), String> {
+    use m2msim_dm_server::peerfuzz::{self, DeviceSource, FuzzConfig};
+    let device = match (&a.user, &a.password) {
+        (Some(user), Some(password)) => {
+            let sc = scheme(&a.scheme)?;
+            DeviceSource::Record(DeviceRecord {
+                device_id: a.device.clone(),
+                client: Credentials::new(sc, user.as_str(), password.as_bytes(), Vec::new()),
+                server: a.server_id.as_ref().map(|id| {
+                    let pw = a.server_password.as_deref().unwrap_or("");
+                    Credentials::new(sc, id.as_str(), pw.as_bytes(), Vec::new())
+                }),
+            })
+        }
+        _ => {
+            if !cli.data_dir.join(m2msim_dm_server::store::DB_FILE).exists() {
+                return Err(format!(
+                    "no --user/--password and no store in {} to take the device from",
+                    cli.data_dir.display()
+                ));
+            }
+            let store = Arc::new(SqliteStore::open(&cli.data_dir).map_err(|e| e.to_string())?);
+            DeviceSource::Store { store, device_id: a.device.clone() }
+        }
+    };
+    let mut config = FuzzConfig::new(device);
+    config.listen = a.listen;
+    config.public_url = a.public_url.clone();
+    config.wire = match a.wire.as_deref() {
+        Some("xml") => Some(m2msim_codec::syncml::Encoding::Xml),
+        Some("wbxml") => Some(m2msim_codec::syncml::Encoding::Wbxml),
+        _ => None,
+    };
+    config.seed = a.seed;
+    config.cases = a.cases;
+    config.reply_timeout = std::time::Duration::from_secs(a.reply_timeout);
+    config.device_wait = std::time::Duration::from_secs(a.device_wait);
+    std::fs::create_dir_all(&a.report).map_err(|e| format!("{}: {e}", a.report.display()))?;
+    let report = peerfuzz::run_to_dir(config, &a.report, |url| {
+        println!("dm-server fuzz: point device {} at {url}", a.device);
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let t = &report.summary.total;
+    println!(
+        "{} cases: {} ok, {} crash-like, {} protocol; report in {}",
+        t.cases,
+        t.ok,
+        t.crash_like,
+        t.protocol,
+        a.report.display()
+    );
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     use serde_json::json;
     match &cli.cmd {
         Cmd::Serve { .. } => serve(&cli).await,
+        Cmd::Fuzz(a) => fuzz(&cli, a).await,
         Cmd::Bench { clients, sessions, idle, wbxml } => {
             if cli.data_dir.join(m2msim_dm_server::store::DB_FILE).exists() {
                 return Err(format!(

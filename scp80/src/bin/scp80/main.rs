@@ -10,6 +10,7 @@
 //! scp80 uicc apdu …  send APDUs to a card file (and save it)
 //! scp80 uicc serve … run a card file behind TCP (m2msim APDU framing and vsmartcard vpcd)
 //! scp80 ota run …    run an OTA campaign against simulated cards (engine, SMSC, terminals) and report
+//! scp80 fuzz …       fuzz a card (TAR/keyset scans, minimum security level, mutations) and report
 //! ```
 //! Hex in and out. Bad input exits with code 2 and one line saying what was wrong.
 
@@ -19,6 +20,7 @@ use clap::{Parser, Subcommand};
 
 mod card;
 mod command;
+mod fuzz;
 mod milenage;
 mod ota;
 mod por;
@@ -53,6 +55,9 @@ enum Cmd {
     /// The OTA server: run a campaign against simulated cards.
     #[command(subcommand)]
     Ota(ota::Cmd),
+    /// Fuzz a card over SCP80, SIMTester-style: TAR scan, keyset scan, minimum security level, mutated
+    /// packets and TPDUs; JSON and Markdown report.
+    Fuzz(fuzz::Args),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +78,7 @@ fn main() -> ExitCode {
         Cmd::Milenage(a) => milenage::run(a),
         Cmd::Uicc(c) => uicc::run(c),
         Cmd::Ota(c) => ota::run(c),
+        Cmd::Fuzz(a) => fuzz::run(a),
     };
     match result {
         Ok(code) => code,

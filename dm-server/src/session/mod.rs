@@ -52,7 +52,8 @@
 //! - Protocol violations (wrong `SessionID`, another device, a `MsgID` that does not grow, an unsupported
 //!   `VerDTD`, too many messages) end the session with a last message: `SyncHdr` status (400, or 505 for
 //!   the version), Alert 1223 (session abort), `Final`. A message that does not decode ends it without one.
-//! - A repeated message (same bytes as the previous one: an HTTP retry) gets the previous answer again.
+//! - A repeated message (same bytes as the previous one, told by length and SHA-256: an HTTP retry) gets
+//!   the previous answer again.
 //! - Commands a DM client does not send to a server (`Add`, `Get`, `Exec`, … ) are answered 405.
 //! - Input is read leniently ([`Mode::Lenient`]): real clients omit required elements.
 //! - `NoResp` in the client's `SyncHdr` is ignored (the header always gets its status: authentication
@@ -68,8 +69,8 @@ use std::time::{Duration, Instant};
 
 use m2msim_codec::syncml::tree::Profile;
 use m2msim_codec::syncml::{
-    Alert, AlertCode, Command, DevInfo, DmVersion, Encoding, Item, Meta, ModelError, Results, Status,
-    StatusCode, SyncHdr, SyncMl, Wire,
+    Alert, AlertCode, Command, Decoded, DevInfo, DmVersion, Encoding, Item, Meta, ModelError, Results,
+    Status, StatusCode, SyncHdr, SyncMl, Wire,
 };
 use m2msim_codec::xml::Mode;
 
@@ -298,18 +299,23 @@ impl MessageKey {
     /// # Errors
     /// The message does not decode.
     pub fn peek(body: &[u8]) -> Result<Self, ModelError> {
-        let m = SyncMl::decode(body, Mode::Lenient)?.message;
+        Ok(Self::of(&SyncMl::decode(body, Mode::Lenient)?.message))
+    }
+
+    /// The key of a decoded client message.
+    #[must_use]
+    pub fn of(m: &SyncMl) -> Self {
         let server_initiated = m
             .body
             .commands
             .iter()
             .any(|c| matches!(c, Command::Alert(a) if a.code == AlertCode::SERVER_INITIATED_MGMT));
-        Ok(Self {
-            device_id: m.hdr.source.loc_uri,
-            session_id: m.hdr.session_id,
+        Self {
+            device_id: m.hdr.source.loc_uri.clone(),
+            session_id: m.hdr.session_id.clone(),
             msg_id: m.hdr.msg_id,
             server_initiated,
-        })
+        }
     }
 }
 
@@ -421,7 +427,8 @@ pub struct ServerSession {
 
     messages: u32,
     next_msg_id: u32,
-    last_exchange: Option<(Vec<u8>, OutgoingMessage)>,
+    /// The fingerprint of the last client message and our answer to it (for a retry).
+    last_exchange: Option<(Fingerprint, OutgoingMessage)>,
 
     header_status: Option<Status>,
     pending_statuses: VecDeque<Status>,
@@ -508,10 +515,31 @@ impl ServerSession {
             }
             Input::Message { now, message } => {
                 self.deadline = now + self.config.idle_timeout;
-                if let Err(reason) = self.on_message(message) {
+                if let Err(reason) = self.on_message(message, None) {
                     self.end(SessionOutcome::Failed(reason));
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// [`Input::Message`] for a message the caller has decoded already (to route it, say): `decoded`
+    /// must be what `SyncMl::decode(message.body, Mode::Lenient)` gave. Saves decoding it twice.
+    ///
+    /// # Errors
+    /// [`SessionError::Ended`] once the session is over.
+    pub fn handle_decoded(
+        &mut self,
+        now: Instant,
+        message: IncomingMessage<'_>,
+        decoded: Decoded,
+    ) -> Result<(), SessionError> {
+        if self.phase == Phase::Ended {
+            return Err(SessionError::Ended);
+        }
+        self.deadline = now + self.config.idle_timeout;
+        if let Err(reason) = self.on_message(message, Some(decoded)) {
+            self.end(SessionOutcome::Failed(reason));
         }
         Ok(())
     }
@@ -546,6 +574,12 @@ impl ServerSession {
         self.client_hdr.as_ref().map(|h| h.session_id.as_str())
     }
 
+    /// The `VerDTD` the client's messages carry, as written (once the first message arrived).
+    #[must_use]
+    pub fn ver_dtd(&self) -> Option<&str> {
+        self.client_hdr.as_ref().map(|h| h.ver_dtd.as_str())
+    }
+
     /// The DevInfo the client sent in package 1.
     #[must_use]
     pub fn dev_info(&self) -> Option<&DevInfo> {
@@ -560,15 +594,18 @@ impl ServerSession {
 
     // ---- one client message --------------------------------------------------------------------
 
-    fn on_message(&mut self, m: IncomingMessage<'_>) -> Step<()> {
+    fn on_message(&mut self, m: IncomingMessage<'_>, decoded: Option<Decoded>) -> Step<()> {
         if let Some((req, resp)) = &self.last_exchange
-            && req.as_slice() == m.body
+            && *req == Fingerprint::of(m.body)
         {
             self.outputs.push_back(Output::Message(resp.clone()));
             return Ok(());
         }
         self.messages += 1;
-        let msg = SyncMl::decode(m.body, Mode::Lenient).map_err(FailReason::Malformed)?;
+        let msg = match decoded {
+            Some(d) => d,
+            None => SyncMl::decode(m.body, Mode::Lenient).map_err(FailReason::Malformed)?,
+        };
         let first = self.client_hdr.is_none();
         let wire = msg.wire;
         let msg = msg.message;
@@ -1378,7 +1415,7 @@ impl ServerSession {
             msg_id,
             final_,
         };
-        self.last_exchange = Some((request.to_vec(), out.clone()));
+        self.last_exchange = Some((Fingerprint::of(request), out.clone()));
         self.outputs.push_back(Output::Message(out));
         if kind == Kind::Package {
             self.package_open = !final_;
@@ -1483,6 +1520,24 @@ impl ServerSession {
             let over = len - room;
             n = chunk::align(cur, n.saturating_sub((over * 3 / 4).max(1)));
         }
+    }
+}
+
+/// What identifies a client message for retry detection: its length and SHA-256.
+///
+/// Decision: an idle session keeps this instead of the message itself (its bytes are in the transcript);
+/// two different messages of the same length with the same SHA-256 are not a practical concern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    len: usize,
+    sha256: [u8; 32],
+}
+
+impl Fingerprint {
+    fn of(body: &[u8]) -> Self {
+        let mut sha256 = [0u8; 32];
+        sha256.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, body).as_ref());
+        Self { len: body.len(), sha256 }
     }
 }
 

@@ -391,6 +391,7 @@ impl Shared {
             slot.push(Write::CloseSession { id: slot.row, outcome: outcome_text(o) });
             self.remove(&slot.token, &slot.key);
         }
+        slot.engine.compact();
         let writes = slot.take_writes();
         if let Err(e) = self.store.apply(&writes) {
             tracing::error!(device = slot.engine.device_id(), "store: {e}; session dropped");

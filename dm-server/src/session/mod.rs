@@ -366,7 +366,7 @@ struct Sent {
     op: OpId,
     node: usize,
     chunk_last: Option<bool>,
-    resend: Option<Outbound>,
+    resend: Option<Box<Outbound>>,
 }
 
 /// An operation in flight.
@@ -415,7 +415,7 @@ pub struct ServerSession {
 
     device_id: String,
     record: Option<DeviceRecord>,
-    client_hdr: Option<SyncHdr>,
+    client_hdr: Option<Box<SyncHdr>>,
     version: DmVersion,
     wire: Wire,
     client_max_msg: Option<u64>,
@@ -430,14 +430,14 @@ pub struct ServerSession {
     /// The fingerprint of the last client message and our answer to it (for a retry).
     last_exchange: Option<(Fingerprint, OutgoingMessage)>,
 
-    header_status: Option<Status>,
+    header_status: Option<Box<Status>>,
     pending_statuses: VecDeque<Status>,
     pending_alerts: Vec<Alert>,
     queue: VecDeque<Outbound>,
     in_flight: HashMap<(u32, u32), Sent>,
-    ops: BTreeMap<OpId, OpTrack>,
+    ops: BTreeMap<OpId, Box<OpTrack>>,
     sent_ops: HashSet<OpId>,
-    inbound: Option<Inbound>,
+    inbound: Option<Box<Inbound>>,
     rejected_msgs: Vec<u32>,
     /// Our messages whose header the client's current message refuses (401/407).
     refused_now: Vec<u32>,
@@ -556,6 +556,20 @@ impl ServerSession {
         (self.phase != Phase::Ended).then_some(self.deadline)
     }
 
+    /// Gives back the spare capacity of the session's queues (their buffers stay at their largest size
+    /// otherwise). Call when the session goes idle, after draining [`ServerSession::poll_output`]: a
+    /// server holding thousands of open sessions keeps only what each needs.
+    pub fn compact(&mut self) {
+        self.outputs.shrink_to_fit();
+        self.pending_statuses.shrink_to_fit();
+        self.pending_alerts.shrink_to_fit();
+        self.queue.shrink_to_fit();
+        self.in_flight.shrink_to_fit();
+        self.sent_ops.shrink_to_fit();
+        self.rejected_msgs.shrink_to_fit();
+        self.refused_now.shrink_to_fit();
+    }
+
     /// Whether the session is over.
     #[must_use]
     pub fn is_ended(&self) -> bool {
@@ -613,7 +627,7 @@ impl ServerSession {
             self.device_id.clone_from(&msg.hdr.source.loc_uri);
             self.wire = wire;
         }
-        let previous = self.client_hdr.replace(msg.hdr.clone());
+        let previous = self.client_hdr.replace(Box::new(msg.hdr.clone()));
         let Some(version) = msg.dm_version() else {
             return self.abort(
                 StatusCode::DTD_VERSION_NOT_SUPPORTED,
@@ -672,9 +686,10 @@ impl ServerSession {
                 return self.abort(StatusCode::INVALID_CREDENTIALS, FailReason::IntegrityCheckFailed);
             }
             let chal = self.issue_client_nonce(AuthScheme::Hmac);
-            self.header_status = Some(Status::for_header(0, &msg.hdr, StatusCode::OK).with_chal(chal));
+            self.header_status =
+                Some(Box::new(Status::for_header(0, &msg.hdr, StatusCode::OK).with_chal(chal)));
         } else {
-            self.header_status = Some(Status::for_header(0, &msg.hdr, StatusCode::OK));
+            self.header_status = Some(Box::new(Status::for_header(0, &msg.hdr, StatusCode::OK)));
         }
 
         if let Err(reason) = self.process(&msg) {
@@ -721,7 +736,7 @@ impl ServerSession {
                 Status::for_header(0, hdr, StatusCode::OK).with_chal(chal)
             }
         };
-        self.header_status = Some(status);
+        self.header_status = Some(Box::new(status));
         self.server_auth = self.record.as_ref().and_then(|r| r.server.clone()).map(|creds| ServerAuth {
             scheme: creds.scheme,
             creds,
@@ -763,7 +778,7 @@ impl ServerSession {
             };
             status = status.with_chal(chal);
         }
-        self.header_status = Some(status);
+        self.header_status = Some(Box::new(status));
         self.pending_statuses.clear();
         self.send(Kind::HeaderOnly, request)?;
         if last {
@@ -775,7 +790,7 @@ impl ServerSession {
     /// Ends the session after a last message: header status `code`, Alert 1223, `Final`.
     fn abort(&mut self, code: StatusCode, reason: FailReason) -> Step<()> {
         if let Some(hdr) = &self.client_hdr {
-            self.header_status = Some(Status::for_header(0, hdr, code));
+            self.header_status = Some(Box::new(Status::for_header(0, hdr, code)));
             self.pending_statuses.clear();
             self.pending_alerts = vec![Alert::session_abort(0)];
             self.send(Kind::HeaderOnly, &[])?;
@@ -1013,7 +1028,7 @@ impl ServerSession {
                 if let Some(t) = self.ops.get_mut(&ob.op) {
                     t.fully_sent = false;
                 }
-                again.push(ob);
+                again.push(*ob);
             }
         }
         for ob in again.into_iter().rev() {
@@ -1055,7 +1070,7 @@ impl ServerSession {
                 first.data = None;
                 first.more_data = false;
                 let discard = expected.is_some_and(|e| e > self.config.max_obj_size);
-                self.inbound = Some(Inbound {
+                self.inbound = Some(Box::new(Inbound {
                     key,
                     op,
                     node,
@@ -1066,7 +1081,7 @@ impl ServerSession {
                     text: true,
                     sent_size: 0,
                     discard,
-                });
+                }));
                 if discard {
                     self.pending_statuses.push_back(chunk_status(StatusCode::REQUESTED_SIZE_TOO_BIG));
                     if let Some(t) = self.ops.get_mut(&op) {
@@ -1183,7 +1198,7 @@ impl ServerSession {
     }
 
     fn finalize(&mut self, id: OpId) {
-        let Some(t) = self.ops.remove(&id) else { return };
+        let Some(t) = self.ops.remove(&id).map(|t| *t) else { return };
         self.in_flight.retain(|_, s| s.op != id);
         let mut outcome = t.outcome;
         if outcome.alert.is_none()
@@ -1209,7 +1224,7 @@ impl ServerSession {
             let id = op.op_id;
             match self.prepare(op) {
                 Ok((ob, track)) => {
-                    self.ops.insert(id, track);
+                    self.ops.insert(id, Box::new(track));
                     self.queue.push_back(ob);
                 }
                 Err(reason) => self.not_sent(id, reason),
@@ -1320,7 +1335,7 @@ impl ServerSession {
             msg.body.commands.push(c);
         };
         if let Some(s) = self.header_status.take() {
-            push(&mut msg, Command::Status(s), &mut next_id);
+            push(&mut msg, Command::Status(*s), &mut next_id);
         }
         let enc = |e| FailReason::Encode(e);
         let mut used = msg.encoded_len(&wire).map_err(enc)?;
@@ -1437,6 +1452,10 @@ impl ServerSession {
         empty: bool,
     ) -> Step<Placement> {
         let enc = |e| FailReason::Encode(e);
+        // Only a client refusing our credentials makes us send a command again, and only a server that
+        // sends credentials can be refused (without, a refusal fails the session): the copy to resend is
+        // kept only then (it is as large as the command).
+        let resendable = self.server_auth.is_some();
         if ob.chunk.is_none() {
             let big = chunk::object_size(&ob.command)
                 .is_some_and(|s| usize::try_from(s).map_or(true, |s| s >= room));
@@ -1457,7 +1476,7 @@ impl ServerSession {
                         .iter()
                         .enumerate()
                         .map(|(node, id)| {
-                            let resend = (node == 0).then(|| ob.clone());
+                            let resend = (node == 0 && resendable).then(|| Box::new(ob.clone()));
                             (*id, Sent { op: ob.op, node, chunk_last: None, resend })
                         })
                         .collect();
@@ -1506,7 +1525,7 @@ impl ServerSession {
             if len <= room {
                 *next_id = id + 1;
                 let last = n >= remaining;
-                let resend = Some(ob.clone());
+                let resend = resendable.then(|| Box::new(ob.clone()));
                 let sent = vec![(id, Sent { op: ob.op, node: 0, chunk_last: Some(last), resend })];
                 let rest = (!last).then(|| {
                     let mut r = ob;

@@ -292,11 +292,13 @@ pub async fn run_session(
                 continue;
             }
             Output::Ended { outcome } => {
+                tracing::info!("session ended: {outcome:?}");
                 report.outcome = outcome;
                 break;
             }
             Output::Transmit(t) => t,
         };
+        tracing::debug!(uri = %t.uri, bytes = t.body.len(), content_type = t.content_type, "POST");
         report.transcript.push(Exchange {
             direction: Direction::Sent,
             uri: t.uri.clone(),
@@ -317,6 +319,7 @@ pub async fn run_session(
         }
         let input = match result {
             Ok(resp) => {
+                tracing::debug!(status = resp.status, bytes = resp.body.len(), "answer");
                 report.transcript.push(Exchange {
                     direction: Direction::Received,
                     uri: t.uri.clone(),
@@ -333,6 +336,7 @@ pub async fn run_session(
                 }
             }
             Err(e) => {
+                tracing::warn!(uri = %t.uri, "transport: {e}");
                 report.transport_errors.push(e);
                 Input::TransportFailed { now: now() }
             }

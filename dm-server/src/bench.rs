@@ -17,6 +17,15 @@
 //! Decision: the simulated client is a script over the codec's typed model, not the `dm-client` engine
 //! (a dependency cycle; and a lighter client leaves more of the two shared cores to the server). It checks
 //! what it needs: the server's 212 and its next nonce, the two commands, the final message.
+//!
+//! Decision: the simulated clients run in this process, so their cost counts against the DM figure (not
+//! against the floor). To keep it small they send pre-encoded bodies ([`Templates`]): package 1 is the
+//! same for every device but for the device id (MD5 credentials over the same user, password and nonce
+//! give the same digest), and the answer to the management message is the same as long as the server's
+//! message has the same shape (message id, command ids, names, target URIs: checked on every session);
+//! the device id is written into the template bytes (every device id has the same length, so XML and
+//! WBXML inline strings stay valid). The server still decodes, authenticates, stores and encodes
+//! everything; the clients still decode every answer.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -143,6 +152,75 @@ fn device(i: usize) -> String {
     format!("IMEI:99{i:013}")
 }
 
+/// Stands for the device id in a template (as long as every [`device`] id).
+const PLACEHOLDER: &[u8; 20] = b"IMEI:99#############";
+
+/// Pre-encoded request bodies with [`PLACEHOLDER`] for the device id (see the module documentation).
+#[derive(Debug)]
+struct Templates {
+    package1: Vec<u8>,
+    /// The answer to the server's management message, and the shape of the message it answers.
+    answer: std::sync::OnceLock<(String, Vec<u8>)>,
+}
+
+impl Templates {
+    fn new(url: &str, wire: &Wire) -> BenchResult<Self> {
+        let id = std::str::from_utf8(PLACEHOLDER).unwrap_or_default();
+        Ok(Self { package1: package1(id, "1", url, wire)?, answer: std::sync::OnceLock::new() })
+    }
+
+    fn package1(&self, id: &str) -> Vec<u8> {
+        replace_all(&self.package1, PLACEHOLDER, id.as_bytes())
+    }
+
+    /// The answer of device `id` to `server` (from the template when `server` has its shape).
+    fn answer(&self, id: &str, url: &str, server: &SyncMl, wire: &Wire) -> BenchResult<Vec<u8>> {
+        let key = shape(server);
+        if let Some((k, t)) = self.answer.get()
+            && *k == key
+        {
+            return Ok(replace_all(t, PLACEHOLDER, id.as_bytes()));
+        }
+        let body = answer(id, "1", url, server, wire)?;
+        // The template: this answer with the device id put back to the placeholder.
+        let _ = self.answer.set((key, replace_all(&body, id.as_bytes(), PLACEHOLDER)));
+        Ok(body)
+    }
+}
+
+/// `body` with every occurrence of `from` replaced by `to` (of the same length; otherwise unchanged).
+fn replace_all(body: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = body.to_vec();
+    let n = from.len();
+    if n == 0 || to.len() != n {
+        return out;
+    }
+    let mut i = 0;
+    while let Some(w) = out.get_mut(i..i + n) {
+        if w == from {
+            w.copy_from_slice(to);
+            i += n;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// What the answer to a server message depends on besides the device id.
+fn shape(m: &SyncMl) -> String {
+    use std::fmt::Write as _;
+    let mut k = format!("{}|{}|", m.hdr.msg_id, m.hdr.source.loc_uri);
+    for c in m.body.commands.iter().filter(|c| !matches!(c, Command::Status(_))) {
+        let _ = write!(k, "{}:{}", c.name(), c.cmd_id().unwrap_or(0));
+        for it in c.items() {
+            let _ = write!(k, ",{}", it.target_uri().unwrap_or(""));
+        }
+        k.push(';');
+    }
+    k
+}
+
 fn record(id: &str) -> DeviceRecord {
     DeviceRecord {
         device_id: id.to_owned(),
@@ -256,9 +334,15 @@ fn answer(id: &str, session: &str, url: &str, server: &SyncMl, wire: &Wire) -> B
 }
 
 /// One full session of device `id`; returns the (request, response) body sizes.
-async fn session(conn: &mut Conn, url: &str, id: &str, wire: &Wire) -> BenchResult<Vec<(usize, usize)>> {
+async fn session(
+    conn: &mut Conn,
+    t: &Templates,
+    url: &str,
+    id: &str,
+    wire: &Wire,
+) -> BenchResult<Vec<(usize, usize)>> {
     let ct = content_type(wire);
-    let p1 = package1(id, "1", url, wire)?;
+    let p1 = t.package1(id);
     let n1 = p1.len();
     let r1 = conn.post(&path_of(url), ct, p1, None).await?;
     let m1 = SyncMl::decode(&r1, Mode::Lenient)?.message;
@@ -266,7 +350,7 @@ async fn session(conn: &mut Conn, url: &str, id: &str, wire: &Wire) -> BenchResu
         return Err(BenchError::Protocol("package 1 was not accepted with 212"));
     }
     let next = m1.hdr.resp_uri.clone().unwrap_or_else(|| url.to_owned());
-    let p3 = answer(id, "1", url, &m1, wire)?;
+    let p3 = t.answer(id, url, &m1, wire)?;
     let n3 = p3.len();
     let r2 = conn.post(&path_of(&next), ct, p3, None).await?;
     let m2 = SyncMl::decode(&r2, Mode::Lenient)?.message;
@@ -308,19 +392,21 @@ async fn dm_phase(
     wire: Wire,
 ) -> BenchResult<(Throughput, Vec<(usize, usize)>)> {
     let url = h.url();
+    let templates = Arc::new(Templates::new(&url, &wire)?);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for k in 0..c.clients {
         let url = url.clone();
         let addr = h.addr;
         let per = c.sessions_per_client;
+        let templates = templates.clone();
         tasks.push(tokio::spawn(async move {
             let mut conn = Conn::open(addr).await?;
             let mut lat = Vec::with_capacity(per);
             let mut sizes = Vec::new();
             for s in 0..per {
                 let t = Instant::now();
-                sizes = session(&mut conn, &url, &device(k * per + s), &wire).await?;
+                sizes = session(&mut conn, &templates, &url, &device(k * per + s), &wire).await?;
                 lat.push(t.elapsed());
             }
             BenchResult::Ok((lat, sizes))
@@ -411,18 +497,20 @@ async fn idle_phase(
     wire: Wire,
 ) -> BenchResult<(u64, u64)> {
     let url = h.url();
+    let templates = Arc::new(Templates::new(&url, &wire)?);
     let before = resident_bytes();
     let workers = clients.max(1);
     let mut tasks = Vec::new();
     for w in 0..workers {
         let url = url.clone();
         let addr = h.addr;
+        let templates = templates.clone();
         tasks.push(tokio::spawn(async move {
             let mut conn = Conn::open(addr).await?;
             let mut i = w;
             while i < n {
                 let id = device(first + i);
-                let body = package1(&id, "1", &url, &wire)?;
+                let body = templates.package1(&id);
                 let r = conn.post(&path_of(&url), content_type(&wire), body, None).await?;
                 let m = SyncMl::decode(&r, Mode::Lenient)?.message;
                 if m.body.final_ && m.body.commands.iter().all(|c| matches!(c, Command::Status(_))) {
@@ -500,6 +588,7 @@ pub async fn run(c: &BenchConfig, data_dir: &Path) -> BenchResult<BenchReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use m2msim_codec::syncml::tree::Profile;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_small_run_completes_every_session() {
@@ -512,5 +601,43 @@ mod tests {
         assert_eq!(r.body_sizes.len(), 2);
         assert!(r.dm.p50_ms <= r.dm.p99_ms);
         assert!(r.ratio > 0.0);
+    }
+
+    #[test]
+    fn templates_give_the_bodies_the_model_encodes() {
+        let url = "http://127.0.0.1:1/dm";
+        for wire in [Wire::xml(Profile::rtk()), Wire::wbxml(Profile::rtk())] {
+            let t = Templates::new(url, &wire).unwrap();
+            for i in [0, 7, 123_456] {
+                let id = device(i);
+                assert_eq!(t.package1(&id), package1(&id, "1", url, &wire).unwrap());
+            }
+            // The server's management message of device 5, as its answer template's source.
+            let server = |id: &str, msg_id| {
+                let hdr = SyncHdr::new(DmVersion::V1_2, "1", 1, url, id).reply(msg_id);
+                let mut m = SyncMl::new(hdr);
+                m.body.commands.push(Command::Status(Status::for_header(1, &m.hdr.clone(), StatusCode::OK)));
+                let mut g = cmd::get("./DevInfo/Mod");
+                g.set_cmd_id(2);
+                let mut r = cmd::replace("./DevInfo/Lang", Format::Chr, "fr");
+                r.set_cmd_id(3);
+                m.body.commands.extend([g, r]);
+                m
+            };
+            let first = device(5);
+            let a = t.answer(&first, url, &server(&first, 1), &wire).unwrap();
+            assert_eq!(a, answer(&first, "1", url, &server(&first, 1), &wire).unwrap());
+            let other = device(99);
+            let from_template = t.answer(&other, url, &server(&other, 1), &wire).unwrap();
+            assert_eq!(from_template, answer(&other, "1", url, &server(&other, 1), &wire).unwrap());
+            // Another shape (message id 2) is answered from the model, not from the template.
+            let m2 = server(&other, 2);
+            assert_eq!(
+                t.answer(&other, url, &m2, &wire).unwrap(),
+                answer(&other, "1", url, &m2, &wire).unwrap()
+            );
+        }
+        assert_eq!(replace_all(b"abXab", b"ab", b"cd"), b"cdXcd");
+        assert_eq!(replace_all(b"abXab", b"ab", b"c"), b"abXab");
     }
 }

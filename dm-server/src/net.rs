@@ -20,7 +20,10 @@
 //!   [`ServerConfig::reap_interval`]).
 //!
 //! The engine calls the store synchronously (SQLite): each request's engine work runs on tokio's blocking
-//! pool, one session at a time (a mutex per session).
+//! pool, one session at a time (a mutex per session). The engine reads from the store directly; its
+//! writes, with the transcript of the request and of the answer, are gathered ([`BatchedStore`]) and
+//! stored in one [`Store::apply`] before the answer is sent. When that fails the answer is a 500 and the
+//! session is dropped: what the client answered stays `sent` and goes out again in its next session.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -35,10 +38,11 @@ use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use m2msim_codec::syncml::SyncMl;
-use m2msim_codec::xml::Mode;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+
+use m2msim_codec::syncml::SyncMl;
+use m2msim_codec::xml::Mode;
 
 use crate::directory::Credentials;
 use crate::nonce::SeededNonces;
@@ -46,7 +50,7 @@ use crate::session::{
     Event, FailReason, IncomingMessage, Input, MessageKey, Output, ServerSession, Services, SessionConfig,
     SessionOutcome,
 };
-use crate::store::{Direction, Store, StoreDirectory, StoreError, StoreJobs, TranscriptEntry};
+use crate::store::{BatchedStore, Direction, PendingWrites, Store, StoreError, TranscriptEntry, Write};
 
 /// The HMAC header of OMA DM (Security §5.1.3.1).
 pub const HMAC_HEADER: &str = "x-syncml-hmac";
@@ -220,6 +224,18 @@ struct Slot {
     token: String,
     key: (String, String),
     wire_recorded: bool,
+    /// The writes of the message being handled (shared with the engine's [`BatchedStore`]).
+    writes: PendingWrites,
+}
+
+impl Slot {
+    fn push(&self, w: Write) {
+        lock(&self.writes).push(w);
+    }
+
+    fn take_writes(&self) -> Vec<Write> {
+        std::mem::take(&mut *lock(&self.writes))
+    }
 }
 
 #[derive(Default)]
@@ -311,11 +327,14 @@ impl Shared {
     /// Keeps a rejected body in the transcript: a session record `rejected: {reason}`.
     fn reject(&self, status: StatusCode, reason: &str, device: &str, ct: Option<&str>, body: &[u8]) -> Reply {
         let reason = short(reason);
-        let kept = self.store.open_session(device, "").and_then(|id| {
-            let mut e = TranscriptEntry::new(Direction::In, ct, body);
-            e.note = Some(reason.clone());
-            self.store.append_message(id, &e)?;
-            self.store.close_session(id, &format!("rejected: {} {reason}", status.as_u16()))
+        let kept = self.store.reserve_session_id().and_then(|id| {
+            let mut entry = TranscriptEntry::new(Direction::In, ct, body);
+            entry.note = Some(reason.clone());
+            self.store.apply(&[
+                Write::OpenSession { id, device_id: device.to_owned(), session_id: String::new() },
+                Write::Message { session: id, entry },
+                Write::CloseSession { id, outcome: format!("rejected: {} {reason}", status.as_u16()) },
+            ])
         });
         if let Err(e) = kept {
             tracing::error!("store: rejected body: {e}");
@@ -332,36 +351,54 @@ impl Shared {
         }
     }
 
-    /// Drains the engine's outputs after an input; returns the message and whether the session ended
-    /// (and how).
-    fn drain(&self, slot: &mut Slot) -> (Option<crate::session::OutgoingMessage>, Option<SessionOutcome>) {
+    /// Drains the engine's outputs after an input and stores the writes of the exchange (one
+    /// [`Store::apply`]); returns the message and whether the session ended (and how), or the store's
+    /// error (the session is then dropped).
+    fn drain(
+        &self,
+        slot: &mut Slot,
+    ) -> Result<(Option<crate::session::OutgoingMessage>, Option<SessionOutcome>), StoreError> {
         let mut msg = None;
         let mut ended = None;
         while let Some(o) = slot.engine.poll_output() {
             match o {
                 Output::Message(m) => msg = Some(m),
-                Output::Event(Event::Alert(a)) => {
-                    if let Err(e) = self.store.record_alert(slot.engine.device_id(), Some(slot.row), &a) {
-                        tracing::error!("store: alert: {e}");
-                    }
-                }
+                Output::Event(Event::Alert(alert)) => slot.push(Write::Alert {
+                    device_id: slot.engine.device_id().to_owned(),
+                    session: Some(slot.row),
+                    alert,
+                }),
                 Output::Event(e) => tracing::debug!(device = slot.engine.device_id(), "event: {e:?}"),
                 Output::Ended { outcome } => ended = Some(outcome),
             }
         }
+        if !slot.wire_recorded
+            && let Some(ver) = slot.engine.ver_dtd()
+        {
+            let w = Write::Wire {
+                device_id: slot.engine.device_id().to_owned(),
+                dm_version: ver.to_owned(),
+                wire: slot.engine.wire(),
+            };
+            slot.push(w);
+            slot.wire_recorded = true;
+        }
         if let Some(m) = &msg {
-            let e = TranscriptEntry::new(Direction::Out, Some(m.content_type), &m.body);
-            if let Err(e) = self.store.append_message(slot.row, &e) {
-                tracing::error!("store: transcript: {e}");
-            }
+            let entry = TranscriptEntry::new(Direction::Out, Some(m.content_type), &m.body);
+            slot.push(Write::Message { session: slot.row, entry });
         }
         if let Some(o) = &ended {
-            if let Err(e) = self.store.close_session(slot.row, &outcome_text(o)) {
-                tracing::error!("store: close session: {e}");
-            }
+            slot.push(Write::CloseSession { id: slot.row, outcome: outcome_text(o) });
             self.remove(&slot.token, &slot.key);
         }
-        (msg, ended)
+        slot.engine.compact();
+        let writes = slot.take_writes();
+        if let Err(e) = self.store.apply(&writes) {
+            tracing::error!(device = slot.engine.device_id(), "store: {e}; session dropped");
+            self.remove(&slot.token, &slot.key);
+            return Err(e);
+        }
+        Ok((msg, ended))
     }
 
     /// A new session for `key`, or an answer refusing one.
@@ -407,9 +444,11 @@ impl Shared {
         let token = hex::encode(random::<16>());
         let mut seed = self.secret.to_vec();
         seed.extend_from_slice(&self.counter.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+        let batched = BatchedStore { store: self.store.clone(), writes: PendingWrites::default() };
+        let writes = batched.writes.clone();
         let services = Services {
-            directory: Box::new(StoreDirectory(self.store.clone())),
-            jobs: Box::new(StoreJobs(self.store.clone())),
+            directory: Box::new(batched.clone()),
+            jobs: Box::new(batched),
             nonces: Box::new(SeededNonces::new(seed)),
         };
         // A server-initiated session (Alert 1200) must carry the SessionID its package 0 announced, if this
@@ -424,8 +463,14 @@ impl Shared {
         };
         let row = self
             .store
-            .open_session(&key.device_id, &key.session_id)
+            .reserve_session_id()
             .map_err(|e| Reply::text(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))?;
+        // The session's row is written with the first message's writes.
+        lock(&writes).push(Write::OpenSession {
+            id: row,
+            device_id: key.device_id.clone(),
+            session_id: key.session_id.clone(),
+        });
         let k = (key.device_id.clone(), key.session_id.clone());
         let slot = Arc::new(Mutex::new(Slot {
             engine: ServerSession::new(config, services, Instant::now()),
@@ -433,13 +478,13 @@ impl Shared {
             token: token.clone(),
             key: k.clone(),
             wire_recorded: false,
+            writes,
         }));
         let mut s = self.sessions();
         if let Some(existing) = s.by_key.get(&k).and_then(|t| s.by_token.get(t)) {
-            // Lost a race with a concurrent request of the same session.
+            // Lost a race with a concurrent request of the same session (its reserved id stays unused).
             let existing = existing.clone();
             drop(s);
-            let _ = self.store.close_session(row, "merged");
             return Ok(existing);
         }
         s.by_key.insert(k, token.clone());
@@ -455,6 +500,8 @@ impl Shared {
         hmac: Option<&str>,
         body: &[u8],
     ) -> Reply {
+        // A message without a session token is decoded here to route it; the engine takes it decoded.
+        let mut decoded = None;
         let slot = match token {
             Some(t) => {
                 let found = self.sessions().by_token.get(t).cloned();
@@ -466,8 +513,12 @@ impl Shared {
                 }
             }
             None => {
-                let key = match MessageKey::peek(body) {
-                    Ok(k) => k,
+                let key = match SyncMl::decode(body, Mode::Lenient) {
+                    Ok(d) => {
+                        let k = MessageKey::of(&d.message);
+                        decoded = Some(d);
+                        k
+                    }
                     Err(e) => {
                         return self.reject(
                             StatusCode::BAD_REQUEST,
@@ -495,22 +546,23 @@ impl Shared {
             }
         };
         let mut slot = lock(&slot);
-        let entry = TranscriptEntry::new(Direction::In, ct, body);
-        if !slot.wire_recorded {
-            if let Ok(d) = SyncMl::decode(body, Mode::Lenient) {
-                let _ =
-                    self.store.record_wire(&d.message.hdr.source.loc_uri, &d.message.hdr.ver_dtd, &d.wire);
-            }
-            slot.wire_recorded = true;
-        }
-        if let Err(e) = self.store.append_message(slot.row, &entry) {
-            tracing::error!("store: transcript: {e}");
-        }
+        slot.push(Write::Message { session: slot.row, entry: TranscriptEntry::new(Direction::In, ct, body) });
         let message = IncomingMessage { body, content_type: ct, hmac };
-        if slot.engine.handle_input(Input::Message { now: Instant::now(), message }).is_err() {
+        let now = Instant::now();
+        let handled = match decoded {
+            Some(d) => slot.engine.handle_decoded(now, message, d),
+            None => slot.engine.handle_input(Input::Message { now, message }),
+        };
+        if handled.is_err() {
+            let writes = slot.take_writes();
+            if let Err(e) = self.store.apply(&writes) {
+                tracing::error!("store: transcript: {e}");
+            }
             return Reply::text(StatusCode::GONE, "session ended");
         }
-        let (msg, ended) = self.drain(&mut slot);
+        let Ok((msg, ended)) = self.drain(&mut slot) else {
+            return Reply::text(StatusCode::INTERNAL_SERVER_ERROR, "store failure");
+        };
         match (msg, ended) {
             (Some(m), _) => {
                 Reply { status: StatusCode::OK, content_type: m.content_type, body: m.body, hmac: m.hmac }
@@ -536,7 +588,7 @@ impl Shared {
             let Ok(mut slot) = s.try_lock() else { continue };
             if slot.engine.poll_timeout().is_some_and(|t| t <= now) {
                 let _ = slot.engine.handle_input(Input::Timeout { now });
-                self.drain(&mut slot);
+                let _ = self.drain(&mut slot);
             }
         }
     }

@@ -28,6 +28,12 @@ struct Cli {
     /// Print compact JSON (default: pretty JSON).
     #[arg(long, global = true)]
     json: bool,
+    /// More log output on stderr (-v debug, -vv trace); `RUST_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Less log output on stderr (-q warnings, -qq errors only, -qqq none).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "verbose")]
+    quiet: u8,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -517,8 +523,28 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+/// Index of the default level in `init_logging`'s list: `info` (the server says what it does).
+const DEFAULT_LOG_LEVEL: usize = 3;
+
+/// Installs the log subscriber: to stderr (stdout carries the command's output and JSON), filtered by
+/// `RUST_LOG` when it is set, else by the verbosity: `{default}` by default, each `-v` one level more
+/// (debug, trace), each `-q` one less (warn, error, off).
+fn init_logging(verbose: u8, quiet: u8) {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    let level =
+        (DEFAULT_LOG_LEVEL + usize::from(verbose)).saturating_sub(usize::from(quiet)).min(LEVELS.len() - 1);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(LEVELS.get(level).copied().unwrap_or("info")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

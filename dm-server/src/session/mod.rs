@@ -52,7 +52,8 @@
 //! - Protocol violations (wrong `SessionID`, another device, a `MsgID` that does not grow, an unsupported
 //!   `VerDTD`, too many messages) end the session with a last message: `SyncHdr` status (400, or 505 for
 //!   the version), Alert 1223 (session abort), `Final`. A message that does not decode ends it without one.
-//! - A repeated message (same bytes as the previous one: an HTTP retry) gets the previous answer again.
+//! - A repeated message (same bytes as the previous one, told by length and SHA-256: an HTTP retry) gets
+//!   the previous answer again.
 //! - Commands a DM client does not send to a server (`Add`, `Get`, `Exec`, … ) are answered 405.
 //! - Input is read leniently ([`Mode::Lenient`]): real clients omit required elements.
 //! - `NoResp` in the client's `SyncHdr` is ignored (the header always gets its status: authentication
@@ -68,8 +69,8 @@ use std::time::{Duration, Instant};
 
 use m2msim_codec::syncml::tree::Profile;
 use m2msim_codec::syncml::{
-    Alert, AlertCode, Command, DevInfo, DmVersion, Encoding, Item, Meta, ModelError, Results, Status,
-    StatusCode, SyncHdr, SyncMl, Wire,
+    Alert, AlertCode, Command, Decoded, DevInfo, DmVersion, Encoding, Item, Meta, ModelError, Results,
+    Status, StatusCode, SyncHdr, SyncMl, Wire,
 };
 use m2msim_codec::xml::Mode;
 
@@ -298,18 +299,23 @@ impl MessageKey {
     /// # Errors
     /// The message does not decode.
     pub fn peek(body: &[u8]) -> Result<Self, ModelError> {
-        let m = SyncMl::decode(body, Mode::Lenient)?.message;
+        Ok(Self::of(&SyncMl::decode(body, Mode::Lenient)?.message))
+    }
+
+    /// The key of a decoded client message.
+    #[must_use]
+    pub fn of(m: &SyncMl) -> Self {
         let server_initiated = m
             .body
             .commands
             .iter()
             .any(|c| matches!(c, Command::Alert(a) if a.code == AlertCode::SERVER_INITIATED_MGMT));
-        Ok(Self {
-            device_id: m.hdr.source.loc_uri,
-            session_id: m.hdr.session_id,
+        Self {
+            device_id: m.hdr.source.loc_uri.clone(),
+            session_id: m.hdr.session_id.clone(),
             msg_id: m.hdr.msg_id,
             server_initiated,
-        })
+        }
     }
 }
 
@@ -360,7 +366,7 @@ struct Sent {
     op: OpId,
     node: usize,
     chunk_last: Option<bool>,
-    resend: Option<Outbound>,
+    resend: Option<Box<Outbound>>,
 }
 
 /// An operation in flight.
@@ -409,7 +415,7 @@ pub struct ServerSession {
 
     device_id: String,
     record: Option<DeviceRecord>,
-    client_hdr: Option<SyncHdr>,
+    client_hdr: Option<Box<SyncHdr>>,
     version: DmVersion,
     wire: Wire,
     client_max_msg: Option<u64>,
@@ -421,16 +427,17 @@ pub struct ServerSession {
 
     messages: u32,
     next_msg_id: u32,
-    last_exchange: Option<(Vec<u8>, OutgoingMessage)>,
+    /// The fingerprint of the last client message and our answer to it (for a retry).
+    last_exchange: Option<(Fingerprint, OutgoingMessage)>,
 
-    header_status: Option<Status>,
+    header_status: Option<Box<Status>>,
     pending_statuses: VecDeque<Status>,
     pending_alerts: Vec<Alert>,
     queue: VecDeque<Outbound>,
     in_flight: HashMap<(u32, u32), Sent>,
-    ops: BTreeMap<OpId, OpTrack>,
+    ops: BTreeMap<OpId, Box<OpTrack>>,
     sent_ops: HashSet<OpId>,
-    inbound: Option<Inbound>,
+    inbound: Option<Box<Inbound>>,
     rejected_msgs: Vec<u32>,
     /// Our messages whose header the client's current message refuses (401/407).
     refused_now: Vec<u32>,
@@ -508,10 +515,31 @@ impl ServerSession {
             }
             Input::Message { now, message } => {
                 self.deadline = now + self.config.idle_timeout;
-                if let Err(reason) = self.on_message(message) {
+                if let Err(reason) = self.on_message(message, None) {
                     self.end(SessionOutcome::Failed(reason));
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// [`Input::Message`] for a message the caller has decoded already (to route it, say): `decoded`
+    /// must be what `SyncMl::decode(message.body, Mode::Lenient)` gave. Saves decoding it twice.
+    ///
+    /// # Errors
+    /// [`SessionError::Ended`] once the session is over.
+    pub fn handle_decoded(
+        &mut self,
+        now: Instant,
+        message: IncomingMessage<'_>,
+        decoded: Decoded,
+    ) -> Result<(), SessionError> {
+        if self.phase == Phase::Ended {
+            return Err(SessionError::Ended);
+        }
+        self.deadline = now + self.config.idle_timeout;
+        if let Err(reason) = self.on_message(message, Some(decoded)) {
+            self.end(SessionOutcome::Failed(reason));
         }
         Ok(())
     }
@@ -526,6 +554,20 @@ impl ServerSession {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         (self.phase != Phase::Ended).then_some(self.deadline)
+    }
+
+    /// Gives back the spare capacity of the session's queues (their buffers stay at their largest size
+    /// otherwise). Call when the session goes idle, after draining [`ServerSession::poll_output`]: a
+    /// server holding thousands of open sessions keeps only what each needs.
+    pub fn compact(&mut self) {
+        self.outputs.shrink_to_fit();
+        self.pending_statuses.shrink_to_fit();
+        self.pending_alerts.shrink_to_fit();
+        self.queue.shrink_to_fit();
+        self.in_flight.shrink_to_fit();
+        self.sent_ops.shrink_to_fit();
+        self.rejected_msgs.shrink_to_fit();
+        self.refused_now.shrink_to_fit();
     }
 
     /// Whether the session is over.
@@ -546,6 +588,12 @@ impl ServerSession {
         self.client_hdr.as_ref().map(|h| h.session_id.as_str())
     }
 
+    /// The `VerDTD` the client's messages carry, as written (once the first message arrived).
+    #[must_use]
+    pub fn ver_dtd(&self) -> Option<&str> {
+        self.client_hdr.as_ref().map(|h| h.ver_dtd.as_str())
+    }
+
     /// The DevInfo the client sent in package 1.
     #[must_use]
     pub fn dev_info(&self) -> Option<&DevInfo> {
@@ -560,15 +608,18 @@ impl ServerSession {
 
     // ---- one client message --------------------------------------------------------------------
 
-    fn on_message(&mut self, m: IncomingMessage<'_>) -> Step<()> {
+    fn on_message(&mut self, m: IncomingMessage<'_>, decoded: Option<Decoded>) -> Step<()> {
         if let Some((req, resp)) = &self.last_exchange
-            && req.as_slice() == m.body
+            && *req == Fingerprint::of(m.body)
         {
             self.outputs.push_back(Output::Message(resp.clone()));
             return Ok(());
         }
         self.messages += 1;
-        let msg = SyncMl::decode(m.body, Mode::Lenient).map_err(FailReason::Malformed)?;
+        let msg = match decoded {
+            Some(d) => d,
+            None => SyncMl::decode(m.body, Mode::Lenient).map_err(FailReason::Malformed)?,
+        };
         let first = self.client_hdr.is_none();
         let wire = msg.wire;
         let msg = msg.message;
@@ -576,7 +627,7 @@ impl ServerSession {
             self.device_id.clone_from(&msg.hdr.source.loc_uri);
             self.wire = wire;
         }
-        let previous = self.client_hdr.replace(msg.hdr.clone());
+        let previous = self.client_hdr.replace(Box::new(msg.hdr.clone()));
         let Some(version) = msg.dm_version() else {
             return self.abort(
                 StatusCode::DTD_VERSION_NOT_SUPPORTED,
@@ -635,9 +686,10 @@ impl ServerSession {
                 return self.abort(StatusCode::INVALID_CREDENTIALS, FailReason::IntegrityCheckFailed);
             }
             let chal = self.issue_client_nonce(AuthScheme::Hmac);
-            self.header_status = Some(Status::for_header(0, &msg.hdr, StatusCode::OK).with_chal(chal));
+            self.header_status =
+                Some(Box::new(Status::for_header(0, &msg.hdr, StatusCode::OK).with_chal(chal)));
         } else {
-            self.header_status = Some(Status::for_header(0, &msg.hdr, StatusCode::OK));
+            self.header_status = Some(Box::new(Status::for_header(0, &msg.hdr, StatusCode::OK)));
         }
 
         if let Err(reason) = self.process(&msg) {
@@ -684,7 +736,7 @@ impl ServerSession {
                 Status::for_header(0, hdr, StatusCode::OK).with_chal(chal)
             }
         };
-        self.header_status = Some(status);
+        self.header_status = Some(Box::new(status));
         self.server_auth = self.record.as_ref().and_then(|r| r.server.clone()).map(|creds| ServerAuth {
             scheme: creds.scheme,
             creds,
@@ -726,7 +778,7 @@ impl ServerSession {
             };
             status = status.with_chal(chal);
         }
-        self.header_status = Some(status);
+        self.header_status = Some(Box::new(status));
         self.pending_statuses.clear();
         self.send(Kind::HeaderOnly, request)?;
         if last {
@@ -738,7 +790,7 @@ impl ServerSession {
     /// Ends the session after a last message: header status `code`, Alert 1223, `Final`.
     fn abort(&mut self, code: StatusCode, reason: FailReason) -> Step<()> {
         if let Some(hdr) = &self.client_hdr {
-            self.header_status = Some(Status::for_header(0, hdr, code));
+            self.header_status = Some(Box::new(Status::for_header(0, hdr, code)));
             self.pending_statuses.clear();
             self.pending_alerts = vec![Alert::session_abort(0)];
             self.send(Kind::HeaderOnly, &[])?;
@@ -976,7 +1028,7 @@ impl ServerSession {
                 if let Some(t) = self.ops.get_mut(&ob.op) {
                     t.fully_sent = false;
                 }
-                again.push(ob);
+                again.push(*ob);
             }
         }
         for ob in again.into_iter().rev() {
@@ -1018,7 +1070,7 @@ impl ServerSession {
                 first.data = None;
                 first.more_data = false;
                 let discard = expected.is_some_and(|e| e > self.config.max_obj_size);
-                self.inbound = Some(Inbound {
+                self.inbound = Some(Box::new(Inbound {
                     key,
                     op,
                     node,
@@ -1029,7 +1081,7 @@ impl ServerSession {
                     text: true,
                     sent_size: 0,
                     discard,
-                });
+                }));
                 if discard {
                     self.pending_statuses.push_back(chunk_status(StatusCode::REQUESTED_SIZE_TOO_BIG));
                     if let Some(t) = self.ops.get_mut(&op) {
@@ -1146,7 +1198,7 @@ impl ServerSession {
     }
 
     fn finalize(&mut self, id: OpId) {
-        let Some(t) = self.ops.remove(&id) else { return };
+        let Some(t) = self.ops.remove(&id).map(|t| *t) else { return };
         self.in_flight.retain(|_, s| s.op != id);
         let mut outcome = t.outcome;
         if outcome.alert.is_none()
@@ -1172,7 +1224,7 @@ impl ServerSession {
             let id = op.op_id;
             match self.prepare(op) {
                 Ok((ob, track)) => {
-                    self.ops.insert(id, track);
+                    self.ops.insert(id, Box::new(track));
                     self.queue.push_back(ob);
                 }
                 Err(reason) => self.not_sent(id, reason),
@@ -1283,7 +1335,7 @@ impl ServerSession {
             msg.body.commands.push(c);
         };
         if let Some(s) = self.header_status.take() {
-            push(&mut msg, Command::Status(s), &mut next_id);
+            push(&mut msg, Command::Status(*s), &mut next_id);
         }
         let enc = |e| FailReason::Encode(e);
         let mut used = msg.encoded_len(&wire).map_err(enc)?;
@@ -1378,7 +1430,7 @@ impl ServerSession {
             msg_id,
             final_,
         };
-        self.last_exchange = Some((request.to_vec(), out.clone()));
+        self.last_exchange = Some((Fingerprint::of(request), out.clone()));
         self.outputs.push_back(Output::Message(out));
         if kind == Kind::Package {
             self.package_open = !final_;
@@ -1400,6 +1452,10 @@ impl ServerSession {
         empty: bool,
     ) -> Step<Placement> {
         let enc = |e| FailReason::Encode(e);
+        // Only a client refusing our credentials makes us send a command again, and only a server that
+        // sends credentials can be refused (without, a refusal fails the session): the copy to resend is
+        // kept only then (it is as large as the command).
+        let resendable = self.server_auth.is_some();
         if ob.chunk.is_none() {
             let big = chunk::object_size(&ob.command)
                 .is_some_and(|s| usize::try_from(s).map_or(true, |s| s >= room));
@@ -1420,7 +1476,7 @@ impl ServerSession {
                         .iter()
                         .enumerate()
                         .map(|(node, id)| {
-                            let resend = (node == 0).then(|| ob.clone());
+                            let resend = (node == 0 && resendable).then(|| Box::new(ob.clone()));
                             (*id, Sent { op: ob.op, node, chunk_last: None, resend })
                         })
                         .collect();
@@ -1469,7 +1525,7 @@ impl ServerSession {
             if len <= room {
                 *next_id = id + 1;
                 let last = n >= remaining;
-                let resend = Some(ob.clone());
+                let resend = resendable.then(|| Box::new(ob.clone()));
                 let sent = vec![(id, Sent { op: ob.op, node: 0, chunk_last: Some(last), resend })];
                 let rest = (!last).then(|| {
                     let mut r = ob;
@@ -1483,6 +1539,24 @@ impl ServerSession {
             let over = len - room;
             n = chunk::align(cur, n.saturating_sub((over * 3 / 4).max(1)));
         }
+    }
+}
+
+/// What identifies a client message for retry detection: its length and SHA-256.
+///
+/// Decision: an idle session keeps this instead of the message itself (its bytes are in the transcript);
+/// two different messages of the same length with the same SHA-256 are not a practical concern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    len: usize,
+    sha256: [u8; 32],
+}
+
+impl Fingerprint {
+    fn of(body: &[u8]) -> Self {
+        let mut sha256 = [0u8; 32];
+        sha256.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, body).as_ref());
+        Self { len: body.len(), sha256 }
     }
 }
 

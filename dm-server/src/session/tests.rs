@@ -942,3 +942,12 @@ fn chunked_results_over_max_obj_size_get_416() {
     assert!(o.results.is_empty());
     assert!(!o.succeeded());
 }
+
+/// An open session waiting for the client costs little memory (issue 7 §5: ≤ 16 KiB per idle session,
+/// queues and buffers included): what is large and rarely used is boxed.
+#[test]
+fn an_idle_session_is_small() {
+    use std::mem::size_of;
+    assert!(size_of::<ServerSession>() <= 1280, "ServerSession is {} bytes", size_of::<ServerSession>());
+    assert!(size_of::<Sent>() <= 64, "Sent is {} bytes", size_of::<Sent>());
+}

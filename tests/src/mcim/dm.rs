@@ -36,7 +36,7 @@ use m2msim_dm_server::session::{
     self as server, IncomingMessage, ServerSession, SessionConfig, SessionOutcome,
 };
 use m2msim_dm_server::store::{
-    DeviceSummary, OperationRecord, SessionRecord, Store, StoreJobs, StoreResult, TranscriptEntry,
+    DeviceSummary, OperationRecord, SessionRecord, Store, StoreJobs, StoreResult, TranscriptEntry, Write,
 };
 
 /// The DPF's answer to one client message.
@@ -487,6 +487,18 @@ impl Store for StagedStore {
     }
     fn transcript(&self, id: i64) -> StoreResult<Vec<TranscriptEntry>> {
         self.inner.transcript(id)
+    }
+    fn reserve_session_id(&self) -> StoreResult<i64> {
+        self.inner.reserve_session_id()
+    }
+    fn pending_operations(&self, device_id: &str) -> StoreResult<Vec<Operation>> {
+        if device_id == self.jobs.device {
+            self.jobs.advance();
+        }
+        self.inner.pending_operations(device_id)
+    }
+    fn apply(&self, writes: &[Write]) -> StoreResult<()> {
+        self.inner.apply(writes)
     }
 }
 

@@ -304,7 +304,10 @@ fn tree_round_trips(t: &crate::syncml::tree::Document, profile: &crate::syncml::
     use crate::syncml::tree;
     if let Ok(w) = t.to_wbxml(profile) {
         let back = tree::Document::from_wbxml(&w).expect("the tree's own WBXML converts back");
-        assert_eq!(&back, t, "tree → WBXML → tree changed the tree");
+        // Unless the profile keeps white space, the writer drops blank text between child elements
+        // (documented in `syncml::tree`); the token reader keeps whatever text tokens it is given.
+        let expected = if profile.keep_whitespace { t.clone() } else { without_ignorable_space(t) };
+        assert_eq!(back, expected, "tree → WBXML → tree changed the tree");
     }
     if let Ok(x) = t.to_xml(profile) {
         let doc = crate::xml::Document::parse(&x, crate::xml::Mode::Strict).expect("the tree's XML parses");
@@ -315,6 +318,28 @@ fn tree_round_trips(t: &crate::syncml::tree::Document, profile: &crate::syncml::
 }
 
 /// The tree with adjacent text nodes joined.
+/// The tree as a writer that drops ignorable white space writes it: blank texts (empty ones included) in an
+/// element that has child elements removed.
+fn without_ignorable_space(d: &crate::syncml::tree::Document) -> crate::syncml::tree::Document {
+    use crate::syncml::tree::{Element, Node};
+    fn element(e: &Element) -> Element {
+        let mixed = e.children.iter().any(|c| matches!(c, Node::Element(_) | Node::Document(_)));
+        let blank = |t: &str| t.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+        let children = e
+            .children
+            .iter()
+            .filter(|c| !(mixed && matches!(c, Node::Text(t) | Node::CData(t) if blank(t))))
+            .map(|c| match c {
+                Node::Element(x) => Node::Element(element(x)),
+                Node::Document(x) => Node::Document(Box::new(without_ignorable_space(x))),
+                other => other.clone(),
+            })
+            .collect();
+        Element { ns: e.ns, name: e.name.clone(), children }
+    }
+    crate::syncml::tree::Document { language: d.language, root: element(&d.root) }
+}
+
 fn merged_text(d: &crate::syncml::tree::Document) -> crate::syncml::tree::Document {
     use crate::syncml::tree::{Element, Node};
     fn element(e: &Element) -> Element {

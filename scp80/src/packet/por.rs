@@ -250,6 +250,7 @@ const TAR_MISMATCH: u8 = 1 << 6;
 impl PorFindings {
     /// None.
     #[must_use]
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }

@@ -81,12 +81,12 @@ use m2msim_codec::sms::tpdu::Submit;
 use m2msim_codec::sms::udh::Udh;
 use serde::{Deserialize, Serialize};
 
-use crate::counter::{CardId, Counter, CounterStore};
+use crate::counter::{CardCounters, CardId, Counter, CounterStore};
 use crate::crypto::{CryptoError, ExpandedChecksum, ExpandedCipher};
 use crate::keys::{Keysets, Kvn};
 use crate::packet::{
-    PacketError, PacketKeys as _, counter_kvn, field_len_fits, frame_command, resolve_checksum,
-    secure_response_into, verify_field,
+    FittingLen, PacketError, PacketKeys as _, checksum_parts, counter_kvn, fitting_len, frame_command,
+    resolve_checksum, secure_response_into, verify_field,
 };
 
 #[cfg(test)]
@@ -468,7 +468,8 @@ impl Por {
 /// The keys a packet resolved to in step 4.
 struct Resolved<'k> {
     cipher: Option<&'k dyn ExpandedCipher>,
-    checksum: Option<&'k dyn ExpandedChecksum>,
+    /// The RC/CC with the length of its field, checked.
+    checksum: Option<(&'k dyn ExpandedChecksum, FittingLen)>,
     counter_kvn: Option<Kvn>,
 }
 
@@ -489,6 +490,8 @@ pub struct CardSecurity<A = String> {
     keysets: Keysets,
     tars: TarTable<A>,
     counters: Arc<dyn CounterStore>,
+    /// The store's handle on this card's counters ([`CounterStore::card_counters`]), taken once.
+    card_counters: Option<Arc<CardCounters>>,
     policy: CardPolicy,
 }
 
@@ -506,7 +509,8 @@ impl<A> std::fmt::Debug for CardSecurity<A> {
 impl<A> CardSecurity<A> {
     /// The card `card` (its id in the counter store) with its keysets, TARs and counter store.
     pub fn new(card: CardId, keysets: Keysets, tars: TarTable<A>, counters: Arc<dyn CounterStore>) -> Self {
-        Self { card, keysets, tars, counters, policy: CardPolicy::default() }
+        let card_counters = counters.card_counters(&card);
+        Self { card, keysets, tars, counters, card_counters, policy: CardPolicy::default() }
     }
 
     /// Builder: another [`CardPolicy`].
@@ -674,7 +678,10 @@ impl<A> CardSecurity<A> {
         // 7. RC/CC and 8. padding are computed first (they have no side effects), so that step 6 reads,
         // checks and stores the counter in one call to the store; a counter verdict still comes first.
         let checksum_ok = match keys.checksum {
-            Some(ck) => verify_field(ck, &[head, fixed, padded], received_rc),
+            Some((ck, fit)) => {
+                let mut first = [0; 16];
+                verify_field(ck, &checksum_parts(&mut first, head, fixed, padded), received_rc, fit)
+            }
             None => true,
         };
         let keep = padded.len().checked_sub(pcntr);
@@ -707,7 +714,11 @@ impl<A> CardSecurity<A> {
                     };
                     verdict.is_none()
                 };
-                match self.counters.check_and_set(&self.card, kvn, received, &mut accept) {
+                let result = match &self.card_counters {
+                    Some(c) => Ok(c.check_and_set(kvn, received, &mut accept)),
+                    None => self.counters.check_and_set(&self.card, kvn, received, &mut accept),
+                };
+                match result {
                     Ok(_) => verdict,
                     Err(_) => Some((PorStatus::UnidentifiedSecurityError, Rejection::CounterStore)),
                 }
@@ -742,11 +753,11 @@ impl<A> CardSecurity<A> {
         let cipher =
             if spi.ciphered() { Some(keys.cipher(header.kic).map_err(|e| rejection_of(&e))?) } else { None };
         let checksum = resolve_checksum(keys, spi.checksum(), header.kid).map_err(|e| rejection_of(&e))?;
-        match checksum {
-            Some(ck) if !field_len_fits(ck, rc_len) => return Err(Rejection::ChecksumLength),
+        let checksum = match checksum {
+            Some(ck) => Some((ck, fitting_len(ck, rc_len).ok_or(Rejection::ChecksumLength)?)),
             None if rc_len != 0 => return Err(Rejection::ChecksumLength),
-            _ => {}
-        }
+            None => None,
+        };
         // The PoR's keys, unless they are the command's, already resolved.
         if por {
             if spi.por_ciphered() && !spi.ciphered() {

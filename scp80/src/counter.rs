@@ -45,7 +45,8 @@ use std::fs::{self, File};
 use std::io::{self, Read as _, Write as _};
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -262,6 +263,68 @@ pub trait CounterStore: Send + Sync {
         self.set(card, kvn, value)?;
         Ok(true)
     }
+
+    /// A handle on the counters of `card` that a receiving entity keeps and uses instead of
+    /// [`check_and_set`](Self::check_and_set) for every packet (no lookup by card id, no store-wide lock);
+    /// `None` (the default) when the store has none, e.g. because it persists. Whatever goes through the
+    /// handle is what the store's own methods see for `card`, and the other way round.
+    fn card_counters(&self, card: &CardId) -> Option<Arc<CardCounters>> {
+        let _ = card;
+        None
+    }
+}
+
+/// The in-memory replay counters of one card, KVN 1..=15 (index 0 unused), shared by a
+/// [`MemoryCounterStore`] and the handles [`CounterStore::card_counters`] gives out. Lock-free: every
+/// operation is one atomic read-modify-write on the counter's own word.
+#[derive(Debug, Default)]
+pub struct CardCounters {
+    values: [AtomicU64; 16],
+}
+
+impl CardCounters {
+    fn slot(&self, kvn: Kvn) -> Option<&AtomicU64> {
+        self.values.get(usize::from(kvn.get()))
+    }
+
+    /// The next value for `kvn` ([`CounterStore::reserve`]); `None` once `FF FF FF FF FF` was handed out.
+    fn reserve(&self, kvn: Kvn) -> Option<Counter> {
+        let slot = self.slot(kvn)?;
+        let before =
+            slot.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| Counter(v).next().map(|n| n.0));
+        before.ok().and_then(|v| Counter(v).next())
+    }
+
+    /// The current value of `kvn` ([`CounterStore::current`]).
+    #[must_use]
+    pub fn current(&self, kvn: Kvn) -> Counter {
+        Counter(self.slot(kvn).map_or(0, |s| s.load(Ordering::Acquire)))
+    }
+
+    /// Stores `value` as the counter of `kvn` ([`CounterStore::set`]).
+    pub fn set(&self, kvn: Kvn, value: Counter) {
+        if let Some(s) = self.slot(kvn) {
+            s.store(value.0, Ordering::Release);
+        }
+    }
+
+    /// [`CounterStore::check_and_set`] on this card: gives the current value of `kvn` to `accept` and
+    /// stores `value` when it returns true, atomically (a compare-and-swap: when another thread changed the
+    /// counter in between, `accept` is asked again with the new value, so that it always judged the value
+    /// that is replaced). Returns whether `value` was stored.
+    pub fn check_and_set(&self, kvn: Kvn, value: Counter, accept: &mut dyn FnMut(Counter) -> bool) -> bool {
+        let Some(slot) = self.slot(kvn) else { return false };
+        let mut current = slot.load(Ordering::Acquire);
+        loop {
+            if !accept(Counter(current)) {
+                return false;
+            }
+            match slot.compare_exchange_weak(current, value.0, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -271,11 +334,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Counters in memory (tests, simulations): lost when dropped.
 ///
-/// Per card, the counters of KVN 1..=15 sit in one array, so that a lookup compares the card id once and
-/// clones nothing (the card side checks and stores a counter for every packet).
+/// Per card, the counters of KVN 1..=15 sit in one shared [`CardCounters`], so that a lookup compares the
+/// card id once and clones nothing, and a card simulator can keep the handle
+/// ([`CounterStore::card_counters`]) and skip the lookup altogether (it checks and stores a counter for
+/// every packet).
 #[derive(Debug, Default)]
 pub struct MemoryCounterStore {
-    values: Mutex<BTreeMap<CardId, [u64; 16]>>,
+    values: Mutex<BTreeMap<CardId, Arc<CardCounters>>>,
 }
 
 impl MemoryCounterStore {
@@ -285,39 +350,28 @@ impl MemoryCounterStore {
         Self::default()
     }
 
-    /// Runs `op` on the counter of (`card`, `kvn`), creating the card's entry (all zero) on first use.
-    fn with_slot<T>(&self, card: &CardId, kvn: Kvn, op: impl FnOnce(&mut u64) -> T) -> T {
+    /// The counters of `card`, created (all zero) on first use.
+    fn card(&self, card: &CardId) -> Arc<CardCounters> {
         let mut values = lock(&self.values);
-        let i = usize::from(kvn.get());
-        if let Some(slot) = values.get_mut(card).and_then(|a| a.get_mut(i)) {
-            return op(slot);
+        if let Some(c) = values.get(card) {
+            return Arc::clone(c);
         }
-        let mut zero = 0;
-        match values.entry(card.clone()).or_insert([0; 16]).get_mut(i) {
-            Some(slot) => op(slot),
-            // A KVN is at most 15: unreachable, but harmless.
-            None => op(&mut zero),
-        }
+        Arc::clone(values.entry(card.clone()).or_default())
     }
 }
 
 impl CounterStore for MemoryCounterStore {
     fn reserve(&self, card: &CardId, kvn: Kvn) -> Result<Counter, CounterError> {
-        self.with_slot(card, kvn, |v| {
-            let next =
-                Counter(*v).next().ok_or_else(|| CounterError::Exhausted { card: card.clone(), kvn })?;
-            *v = next.0;
-            Ok(next)
-        })
+        self.card(card).reserve(kvn).ok_or_else(|| CounterError::Exhausted { card: card.clone(), kvn })
     }
 
     fn current(&self, card: &CardId, kvn: Kvn) -> Result<Counter, CounterError> {
         let values = lock(&self.values);
-        Ok(Counter(values.get(card).and_then(|a| a.get(usize::from(kvn.get()))).copied().unwrap_or(0)))
+        Ok(values.get(card).map_or(Counter::ZERO, |c| c.current(kvn)))
     }
 
     fn set(&self, card: &CardId, kvn: Kvn, value: Counter) -> Result<(), CounterError> {
-        self.with_slot(card, kvn, |v| *v = value.0);
+        self.card(card).set(kvn, value);
         Ok(())
     }
 
@@ -328,23 +382,12 @@ impl CounterStore for MemoryCounterStore {
         value: Counter,
         accept: &mut dyn FnMut(Counter) -> bool,
     ) -> Result<bool, CounterError> {
-        let mut values = lock(&self.values);
-        let i = usize::from(kvn.get());
-        if let Some(slot) = values.get_mut(card).and_then(|a| a.get_mut(i)) {
-            let stored = accept(Counter(*slot));
-            if stored {
-                *slot = value.0;
-            }
-            return Ok(stored);
-        }
-        // Never used: the current value is zero, and the card's entry is created only to store.
-        if !accept(Counter::ZERO) {
-            return Ok(false);
-        }
-        if let Some(slot) = values.entry(card.clone()).or_insert([0; 16]).get_mut(i) {
-            *slot = value.0;
-        }
-        Ok(true)
+        // One atomic compare-and-swap on the card's counter (created at zero on first use).
+        Ok(self.card(card).check_and_set(kvn, value, accept))
+    }
+
+    fn card_counters(&self, card: &CardId) -> Option<Arc<CardCounters>> {
+        Some(self.card(card))
     }
 }
 
@@ -672,6 +715,57 @@ mod tests {
         assert!(CardId::new("a/b").is_err());
         assert!(CardId::new("x".repeat(65)).is_err());
         assert!(serde_json::from_str::<CardId>("\"a/b\"").is_err());
+    }
+
+    #[test]
+    fn memory_card_handle_is_the_store_s_counters() {
+        let store = MemoryCounterStore::new();
+        let a = card("A");
+        let h = store.card_counters(&a).unwrap();
+        // Both ways: what the store sets the handle sees, and the other way round.
+        store.set(&a, kvn(2), Counter(7)).unwrap();
+        assert_eq!(h.current(kvn(2)), Counter(7));
+        assert!(h.check_and_set(kvn(2), Counter(9), &mut |c| c == Counter(7)));
+        assert_eq!(store.current(&a, kvn(2)).unwrap(), Counter(9));
+        // A refusal stores nothing; the value judged is the stored one.
+        assert!(!h.check_and_set(kvn(2), Counter(3), &mut |c| c < Counter(3)));
+        assert_eq!(store.current(&a, kvn(2)).unwrap(), Counter(9));
+        assert_eq!(store.reserve(&a, kvn(2)).unwrap(), Counter(10));
+        assert_eq!(h.current(kvn(2)), Counter(10));
+        // Other cards and KVNs are untouched; a second handle is the same counters.
+        assert_eq!(store.current(&card("B"), kvn(2)).unwrap(), Counter::ZERO);
+        assert_eq!(h.current(kvn(1)), Counter::ZERO);
+        assert_eq!(store.card_counters(&a).unwrap().current(kvn(2)), Counter(10));
+        // Exhaustion still refuses to wrap.
+        h.set(kvn(3), Counter::MAX);
+        assert!(matches!(store.reserve(&a, kvn(3)), Err(CounterError::Exhausted { .. })));
+        assert_eq!(h.current(kvn(3)), Counter::MAX);
+        // The file store has no handle (it persists).
+        let dir = tempfile::tempdir().unwrap();
+        assert!(FileCounterStore::open(dir.path()).unwrap().card_counters(&a).is_none());
+    }
+
+    #[test]
+    fn memory_check_and_set_is_atomic_across_threads() {
+        // Eight threads each try to move the counter from every value v to v + 1 ("one higher" rule):
+        // every value is accepted exactly once overall, whatever the interleaving.
+        let store = MemoryCounterStore::new();
+        let a = card("A");
+        let accepted = std::sync::atomic::AtomicU64::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for v in 1..=500u64 {
+                        let mut ok = |stored: Counter| stored.0 + 1 == v;
+                        if store.check_and_set(&a, kvn(1), Counter(v), &mut ok).unwrap() {
+                            accepted.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(store.current(&a, kvn(1)).unwrap(), Counter(500));
+        assert_eq!(accepted.load(Ordering::Relaxed), 500);
     }
 
     fn exercise(store: &dyn CounterStore) {

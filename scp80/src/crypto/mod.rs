@@ -556,6 +556,13 @@ impl ChecksumValue {
     #[must_use]
     pub fn new(bytes: &[u8], len: usize) -> Self {
         let len = len.min(MAX_CHECKSUM_LEN).min(bytes.len());
+        // A tag of at least MAX_CHECKSUM_LEN octets (CMAC, CBC-MAC): one fixed-size copy with the octets
+        // from `len` on zeroed (no call to memcpy for the variable length; every RC/CC goes through here).
+        if let Some(head) = bytes.first_chunk::<MAX_CHECKSUM_LEN>() {
+            let keep = u64::MAX.checked_shr(8 * (MAX_CHECKSUM_LEN - len) as u32).unwrap_or(0);
+            let bytes = (u64::from_le_bytes(*head) & keep).to_le_bytes();
+            return Self { bytes, len: len as u8 };
+        }
         let mut out = [0; MAX_CHECKSUM_LEN];
         if let (Some(dst), Some(src)) = (out.get_mut(..len), bytes.get(..len)) {
             dst.copy_from_slice(src);

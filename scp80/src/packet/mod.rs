@@ -326,14 +326,67 @@ pub(crate) fn field_len_fits(checksum: &dyn ExpandedChecksum, received: usize) -
             && checksum.field_len() == 8)
 }
 
-/// Checks a received RC/CC of a length that [`field_len_fits`] accepts, in constant time.
+/// A received RC/CC field length that [`field_len_fits`] accepted for its checksum, as [`fitting_len`]
+/// gives it: [`verify_field`] takes one, so that no caller can skip the length check and none pays for it
+/// twice (the card checks it at step 4, long before the RC/CC is computed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FittingLen(usize);
+
+/// The [`FittingLen`] of a received RC/CC field of `received` octets for `checksum`; `None` when
+/// [`field_len_fits`] refuses it.
 #[inline]
-pub(crate) fn verify_field(checksum: &dyn ExpandedChecksum, parts: &[&[u8]], received: &[u8]) -> bool {
-    if !field_len_fits(checksum, received.len()) {
+pub(crate) fn fitting_len(checksum: &dyn ExpandedChecksum, received: usize) -> Option<FittingLen> {
+    field_len_fits(checksum, received).then_some(FittingLen(received))
+}
+
+/// Checks a received RC/CC, of the length `len` accepted for `checksum`, in constant time.
+#[inline]
+pub(crate) fn verify_field(
+    checksum: &dyn ExpandedChecksum,
+    parts: &[&[u8]],
+    received: &[u8],
+    len: FittingLen,
+) -> bool {
+    if received.len() != len.0 {
         return false;
     }
     let computed = checksum.compute(parts);
     ct_eq_prefix(computed.as_bytes(), received)
+}
+
+/// The RC/CC input of a received packet from its pieces: `head` (the octets before the secured part: CPL
+/// or UDH/RPL up to the TAR), `fixed` (CNTR, PCNTR and, in a PoR, the status, in plaintext) and the
+/// padded data after the RC/CC field. When `head` and `fixed` make exactly one 16-octet block (SMS-PP:
+/// 10 + 6 octets for a command, 9 + 7 for a PoR) they are joined into `first` with fixed-size copies, so
+/// that the checksum reads one whole block instead of assembling it from two pieces; otherwise the pieces
+/// are given as they are. The octets covered are the same either way.
+#[inline]
+pub(crate) fn checksum_parts<'a>(
+    first: &'a mut [u8; 16],
+    head: &'a [u8],
+    fixed: &'a [u8],
+    padded: &'a [u8],
+) -> [&'a [u8]; 3] {
+    let joined = match (head.len(), fixed.len()) {
+        (10, 6) => match (first.split_first_chunk_mut::<10>(), head.first_chunk::<10>()) {
+            (Some((a, b)), Some(h)) => {
+                *a = *h;
+                b.copy_from_slice(fixed);
+                true
+            }
+            _ => false,
+        },
+        (9, 7) => match (first.split_first_chunk_mut::<9>(), head.first_chunk::<9>()) {
+            (Some((a, b)), Some(h)) => {
+                *a = *h;
+                b.copy_from_slice(fixed);
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    };
+    if joined { [&first[..], &[], padded] } else { [head, fixed, padded] }
 }
 
 /// Constant-time check that `received` (at most 8 octets) equals the first `received.len()` octets of

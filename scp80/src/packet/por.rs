@@ -31,7 +31,9 @@ use m2msim_codec::sms::tpdu::{DeliverReport, RpKind, Submit};
 use m2msim_codec::{Decode as _, DecodeError, DecodeErrorKind, DecodeResult};
 use serde::{Deserialize, Serialize};
 
-use super::{PacketError, PacketKeys, field_len_fits, frame_response, resolve_checksum, verify_field};
+use super::{
+    PacketError, PacketKeys, checksum_parts, fitting_len, frame_response, resolve_checksum, verify_field,
+};
 
 /// How to read the additional response data of a PoR (TS 102 226 §5.1.2 compact, §5.2.2 expanded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -248,6 +250,7 @@ const TAR_MISMATCH: u8 = 1 << 6;
 impl PorFindings {
     /// None.
     #[must_use]
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -547,13 +550,21 @@ pub fn verify_por_into<K: PacketKeys + ?Sized>(
                 let ck = resolve_checksum(keys, asked, header.kid)?.ok_or_else(|| {
                     PacketError::Crypto(crate::crypto::CryptoError::MissingKey { algorithm: "RC/CC" })
                 })?;
-                if !field_len_fits(ck, rc_len) {
-                    findings.insert(PorFinding::ChecksumLength { expected: ck.field_len(), actual: rc_len });
-                    ChecksumCheck::Failed
-                } else if verify_field(ck, &[head, fixed, padded], received_rc) {
-                    ChecksumCheck::Verified
-                } else {
-                    ChecksumCheck::Failed
+                match fitting_len(ck, rc_len) {
+                    None => {
+                        findings
+                            .insert(PorFinding::ChecksumLength { expected: ck.field_len(), actual: rc_len });
+                        ChecksumCheck::Failed
+                    }
+                    Some(fit) => {
+                        let mut first = [0; 16];
+                        let parts = checksum_parts(&mut first, head, fixed, padded);
+                        if verify_field(ck, &parts, received_rc, fit) {
+                            ChecksumCheck::Verified
+                        } else {
+                            ChecksumCheck::Failed
+                        }
+                    }
                 }
             }
         }

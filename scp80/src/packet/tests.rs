@@ -395,3 +395,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn checksum_parts_cover_the_same_octets() {
+    // Joined into one block (10 + 6, 9 + 7) or not (any other split): the concatenation is the same.
+    let bytes: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(29) ^ 0x5A).collect();
+    for (h, f) in [(10, 6), (9, 7), (8, 6), (11, 6), (10, 7), (0, 6), (16, 0), (3, 7)] {
+        for rest in [0, 1, 15, 16, 33] {
+            let (head, tail) = bytes.split_at(h);
+            let (fixed, tail) = tail.split_at(f);
+            let padded = &tail[..rest];
+            let mut first = [0xEE; 16];
+            let parts = super::checksum_parts(&mut first, head, fixed, padded);
+            assert_eq!(parts.concat(), [head, fixed, padded].concat(), "split {h} + {f} + {rest}");
+        }
+    }
+}

@@ -62,12 +62,21 @@ pub struct BenchConfig {
     pub idle_sessions: usize,
     /// WBXML instead of XML.
     pub wbxml: bool,
+    /// The floor phase runs at least this long: each client repeats its sessions until the time is up
+    /// (at ~10,000 sessions/s, 1,000 sessions last 0.1 s, too short for a stable figure).
+    pub floor_min: Duration,
 }
 
 impl Default for BenchConfig {
-    /// 50 clients × 20 sessions, 10 000 idle sessions, XML.
+    /// 50 clients × 20 sessions, 10 000 idle sessions, XML, a floor phase of at least 2 s.
     fn default() -> Self {
-        Self { clients: 50, sessions_per_client: 20, idle_sessions: 10_000, wbxml: false }
+        Self {
+            clients: 50,
+            sessions_per_client: 20,
+            idle_sessions: 10_000,
+            wbxml: false,
+            floor_min: Duration::from_secs(2),
+        }
     }
 }
 
@@ -454,7 +463,8 @@ async fn floor_server() -> BenchResult<(SocketAddr, tokio::task::JoinHandle<()>)
     Ok((addr, task))
 }
 
-/// The floor: the same round trips with the same body sizes, against the do-nothing handler.
+/// The floor: the same round trips with the same body sizes, against the do-nothing handler; each client
+/// runs its `sessions_per_client` sessions and goes on until `floor_min` has passed.
 async fn floor_phase(c: &BenchConfig, sizes: &[(usize, usize)], ct: &'static str) -> BenchResult<Throughput> {
     let (addr, server) = floor_server().await?;
     let started = Instant::now();
@@ -462,10 +472,11 @@ async fn floor_phase(c: &BenchConfig, sizes: &[(usize, usize)], ct: &'static str
     for _ in 0..c.clients {
         let sizes = sizes.to_vec();
         let per = c.sessions_per_client;
+        let min = c.floor_min;
         tasks.push(tokio::spawn(async move {
             let mut conn = Conn::open(addr).await?;
             let mut lat = Vec::with_capacity(per);
-            for _ in 0..per {
+            while lat.len() < per || started.elapsed() < min {
                 let t = Instant::now();
                 for (req, resp) in &sizes {
                     let body = conn.post("/dm", ct, vec![b'<'; *req], Some(*resp)).await?;
@@ -593,7 +604,13 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_small_run_completes_every_session() {
         let dir = tempfile::tempdir().unwrap();
-        let c = BenchConfig { clients: 3, sessions_per_client: 2, idle_sessions: 20, wbxml: true };
+        let c = BenchConfig {
+            clients: 3,
+            sessions_per_client: 2,
+            idle_sessions: 20,
+            wbxml: true,
+            floor_min: Duration::ZERO,
+        };
         let r = run(&c, dir.path()).await.unwrap();
         assert_eq!(r.dm.sessions, 6);
         assert_eq!(r.dm.round_trips, 12);

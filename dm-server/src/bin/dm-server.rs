@@ -118,6 +118,9 @@ enum Cmd {
         /// WBXML instead of XML.
         #[arg(long)]
         wbxml: bool,
+        /// Minimum duration of the floor phase, in seconds (clients repeat their sessions until then).
+        #[arg(long, default_value_t = 2.0)]
+        floor_secs: f64,
     },
     /// Fuzz a DM client (issue 10 §2): serve the device grammar-aware mutations of valid server packages
     /// (one per session it opens), classify its answers, and write `report.json`, `report.md` and
@@ -447,7 +450,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     match &cli.cmd {
         Cmd::Serve { .. } => serve(&cli).await,
         Cmd::Fuzz(a) => fuzz(&cli, a).await,
-        Cmd::Bench { clients, sessions, idle, wbxml } => {
+        Cmd::Bench { clients, sessions, idle, wbxml, floor_secs } => {
             if cli.data_dir.join(m2msim_dm_server::store::DB_FILE).exists() {
                 return Err(format!(
                     "{} holds a database: bench needs a scratch --data-dir",
@@ -459,6 +462,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 sessions_per_client: *sessions,
                 idle_sessions: *idle,
                 wbxml: *wbxml,
+                floor_min: std::time::Duration::try_from_secs_f64(*floor_secs)
+                    .map_err(|_| "--floor-secs: not a duration".to_string())?,
             };
             let r = m2msim_dm_server::bench::run(&c, &cli.data_dir).await.map_err(|e| e.to_string())?;
             let v = serde_json::to_value(&r).map_err(|e| e.to_string())?;

@@ -187,12 +187,21 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
-    /// Text where only elements may be: an error in strict mode, ignored in lenient mode.
+    /// Text where only elements may be: an error in strict mode, ignored in lenient mode unless it holds a
+    /// character outside the XML `Char` production.
+    ///
+    /// Decision (found by the dm-server peer fuzzer against our client): lenient XML accepts non-`Char`
+    /// characters in character data because Reference-Toolkit stacks end strings with NUL inside leaf
+    /// elements; a NUL or other control character *between* elements is no such terminator but a broken
+    /// message, so it is refused in both modes.
     pub(crate) fn stray(&self, n: &Node) -> Result<()> {
         match n {
             Node::Text(t) | Node::CData(t) if is_space(t) => Ok(()),
             Node::Element(_) => Ok(()),
             _ if self.strict() => Err(self.err("has text or data where only elements may be")),
+            Node::Text(t) | Node::CData(t) if !t.chars().all(crate::xml::is_xml_char) => {
+                Err(self.err("has a character outside XML `Char` where only elements may be"))
+            }
             _ => Ok(()),
         }
     }

@@ -237,6 +237,14 @@ fn malformed_content_names_the_element() {
         .message;
     let Command::Exec(x) = &m.body.commands[0] else { panic!() };
     assert_eq!(x.extra.len(), 1);
+    // Lenient: NUL in leaf text (an RTK terminator) is kept, NUL between elements is refused.
+    let nul_leaf = body("<Exec><CmdID>1</CmdID><Item><Data>x\0</Data></Item></Exec>");
+    let m = SyncMl::decode(nul_leaf.as_bytes(), Mode::Lenient).unwrap().message;
+    let Command::Exec(x) = &m.body.commands[0] else { panic!() };
+    assert_eq!(x.item.data, Some(Data::Text("x\0".into())));
+    let nul_between = body("\0<Exec><CmdID>1</CmdID><Item/></Exec>");
+    let e = SyncMl::decode(nul_between.as_bytes(), Mode::Lenient).unwrap_err().to_string();
+    assert!(e.contains("SyncML/SyncBody") && e.contains("outside XML `Char` where only elements may be"), "{e}");
     // Other document types.
     let e = SyncMl::from_xml_str("<MgmtTree xmlns='syncml:dmddf1.2'><VerDTD>1.2</VerDTD></MgmtTree>");
     assert!(matches!(e, Err(ModelError::WrongDocument { found: Language::DmDdf12, .. })), "{e:?}");

@@ -31,11 +31,13 @@ macro_rules! code_page {
             /// Token of the tag called `name` on this page.
             #[must_use]
             pub fn token(name: &str) -> Option<u8> {
-                // A perfect hash of an integer key of the name, then one check of the name itself.
-                let k = super::key(name.as_bytes());
+                // A perfect hash of an integer key of the name, then one check of the name itself (the
+                // key alone for names of up to 16 bytes, which it holds whole).
+                let b = name.as_bytes();
+                let k = super::key_rt(b);
                 let i = HASH.1[super::slot(k, HASH.0)];
                 let &(kk, t, n) = KEYS.get(usize::from(i).checked_sub(1)?)?;
-                (kk == k && super::eq_bytes(n.as_bytes(), name.as_bytes())).then_some(t)
+                (kk == k && (b.len() <= 16 || super::eq_bytes(n.as_bytes(), b))).then_some(t)
             }
 
             const KEYS: &[(u128, u8, &str)] = &[$((super::key($name.as_bytes()), $tok, $name),)*];
@@ -82,6 +84,27 @@ const fn key(b: &[u8]) -> u128 {
             i += 1;
         }
         (lo, 0)
+    };
+    ((hi as u128) << 64 | lo as u128) ^ ((n as u128) << 120)
+}
+
+/// [`key`] at run time, with overlapping loads instead of a byte loop for names under 8 bytes (the
+/// overlapping bytes are the same, so OR-ing the two loads gives the bytes in place).
+#[inline]
+fn key_rt(b: &[u8]) -> u128 {
+    let n = b.len();
+    let le8 =
+        |i: usize| b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()).map_or(0, u64::from_le_bytes);
+    let le4 =
+        |i: usize| b.get(i..i + 4).and_then(|w| <[u8; 4]>::try_from(w).ok()).map_or(0, u32::from_le_bytes);
+    let le2 =
+        |i: usize| b.get(i..i + 2).and_then(|w| <[u8; 2]>::try_from(w).ok()).map_or(0, u16::from_le_bytes);
+    let (lo, hi) = match n {
+        8.. => (le8(0), le8(n - 8)),
+        4..8 => (u64::from(le4(0)) | u64::from(le4(n - 4)) << (8 * (n - 4)), 0),
+        2..4 => (u64::from(le2(0)) | u64::from(le2(n - 2)) << (8 * (n - 2)), 0),
+        1 => (b.first().map_or(0, |&c| u64::from(c)), 0),
+        _ => (0, 0),
     };
     ((hi as u128) << 64 | lo as u128) ^ ((n as u128) << 120)
 }
@@ -521,6 +544,29 @@ impl Namespace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The run-time key is the compile-time one, and for names of up to 16 bytes the key holds the
+        /// whole name (so the lookup may skip comparing the name).
+        #[test]
+        fn run_time_key_is_the_key(a in proptest::collection::vec(any::<u8>(), 0..24),
+                                   b in proptest::collection::vec(any::<u8>(), 0..24)) {
+            prop_assert_eq!(key_rt(&a), key(&a));
+            if a.len() <= 16 && b.len() <= 16 {
+                prop_assert_eq!(key(&a) == key(&b), a == b);
+            }
+        }
+
+        /// A lookup finds a name exactly when the page has it, near misses included.
+        #[test]
+        fn lookup_is_exact(name in "[A-Za-z]{0,20}", page in 0u8..3) {
+            for lang in [Language::SyncMl11, Language::SyncMl12, Language::DevInf12, Language::DmDdf12] {
+                let want = (5..64u8).find(|&t| lang.tag_name(page, t) == Some(name.as_str()));
+                prop_assert_eq!(lang.tag_token_on(page, &name), want);
+            }
+        }
+    }
 
     #[test]
     fn spec_tokens() {

@@ -307,6 +307,12 @@ impl<'a> Namespaces<'a> {
         Self::default()
     }
 
+    /// An empty scope with room for `depth` open elements (and a few declarations) before it allocates.
+    #[must_use]
+    pub fn with_capacity(depth: usize) -> Self {
+        Self { bindings: Vec::with_capacity(8), marks: Vec::with_capacity(depth) }
+    }
+
     /// Enters an element: records its `xmlns` / `xmlns:p` attributes. Call [`Namespaces::pop`] at its end
     /// (for an empty-element tag, right after resolving it).
     pub fn push(&mut self, doc: &'a Document, ev: &Event) {

@@ -244,7 +244,10 @@ fn malformed_content_names_the_element() {
     assert_eq!(x.item.data, Some(Data::Text("x\0".into())));
     let nul_between = body("\0<Exec><CmdID>1</CmdID><Item/></Exec>");
     let e = SyncMl::decode(nul_between.as_bytes(), Mode::Lenient).unwrap_err().to_string();
-    assert!(e.contains("SyncML/SyncBody") && e.contains("outside XML `Char` where only elements may be"), "{e}");
+    assert!(
+        e.contains("SyncML/SyncBody") && e.contains("outside XML `Char` where only elements may be"),
+        "{e}"
+    );
     // Other document types.
     let e = SyncMl::from_xml_str("<MgmtTree xmlns='syncml:dmddf1.2'><VerDTD>1.2</VerDTD></MgmtTree>");
     assert!(matches!(e, Err(ModelError::WrongDocument { found: Language::DmDdf12, .. })), "{e:?}");

@@ -8,6 +8,7 @@
 //! which decides and reports errors. The unit tests check the subset property on the corpus and on random
 //! input.
 
+use crate::wbxml::codepage::eq_bytes;
 use crate::xml::{Event, EventKind, EventSink, MAX_DEPTH, is_xml_char};
 
 fn is_space(b: u8) -> bool {
@@ -93,17 +94,21 @@ const TEXT_SPECIAL: [bool; 256] = {
 };
 
 /// The length of the character data at the start of `s` (up to the next `<`), checked as
-/// [`check_chars`] checks text, in one pass; `None` when there is no `<` or the text is not in the subset.
-fn text_len(s: &[u8]) -> Option<usize> {
+/// [`check_chars`] checks text, in one pass, and whether it holds a reference or a CR (text that
+/// [`crate::xml::unescape`] changes); `None` when there is no `<` or the text is not in the subset.
+fn text_len(s: &[u8]) -> Option<(usize, bool)> {
     let mut i = 0;
+    let mut refs = false;
     loop {
         i += s.get(i..)?.iter().position(|&c| TEXT_SPECIAL[usize::from(c)])?;
         match *s.get(i)? {
-            b'<' => return Some(i),
-            b'\t' | b'\n' | b'\r' => {}
+            b'<' => return Some((i, refs)),
+            b'\r' => refs = true,
+            b'\t' | b'\n' => {}
             0..=0x1F => return None,
             b']' if s.get(i + 1..i + 3) == Some(b"]>") => return None,
             b'&' => {
+                refs = true;
                 // A reference body never holds `<`, so looking past the end of the text changes nothing.
                 let end = s.get(i + 1..)?.iter().take(10).position(|&b| b == b';')?;
                 if !valid_ref(s.get(i + 1..i + 1 + end)?) {
@@ -118,6 +123,54 @@ fn text_len(s: &[u8]) -> Option<usize> {
     }
 }
 
+/// The shape of a start tag's attributes, as the scanner saw them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Attrs<'a> {
+    /// No attributes.
+    None,
+    /// Exactly one attribute, `xmlns`, whose value has no reference and no white space other than
+    /// the space character (what [`crate::xml::unescape`] would leave as it is): the value.
+    Default(&'a str),
+    /// Anything else.
+    Other,
+}
+
+/// What the scanner tells its sink: [`EventSink`] events, and for tags and text what it already knows
+/// (the default methods pass the plain events, so that any [`EventSink`] can be a `ScanSink`).
+pub(super) trait ScanSink<'a>: EventSink {
+    /// A start (`empty` false) or empty-element tag at `start..end` whose qualified name is `name`
+    /// (`prefixed` when it holds a `:`), with attributes of shape `attrs`.
+    #[allow(clippy::too_many_arguments)]
+    fn start_tag(
+        &mut self,
+        src: &'a str,
+        start: usize,
+        end: usize,
+        name: &'a str,
+        prefixed: bool,
+        attrs: Attrs<'a>,
+        empty: bool,
+    ) {
+        let _ = (prefixed, attrs);
+        let name_len = name.len();
+        let kind = if empty { EventKind::Empty { name_len } } else { EventKind::Start { name_len } };
+        self.event(src, Event { kind, start, end });
+    }
+
+    /// An end tag at `start..end` (its name matched the open element's).
+    fn end_tag(&mut self, src: &'a str, start: usize, end: usize) {
+        self.event(src, Event { kind: EventKind::End, start, end });
+    }
+
+    /// Character data at `start..end` inside the root element; `refs`: it holds a reference or a CR.
+    fn text(&mut self, src: &'a str, start: usize, end: usize, refs: bool) {
+        let _ = refs;
+        self.event(src, Event { kind: EventKind::Text, start, end });
+    }
+}
+
+impl ScanSink<'_> for Vec<Event> {}
+
 struct Scanner<'a, 's, S> {
     src: &'a str,
     b: &'a [u8],
@@ -129,7 +182,7 @@ struct Scanner<'a, 's, S> {
     prefixes: Vec<(usize, usize, usize)>,
 }
 
-impl<S: EventSink> Scanner<'_, '_, S> {
+impl<'a, S: ScanSink<'a>> Scanner<'a, '_, S> {
     fn emit(&mut self, kind: EventKind, start: usize, end: usize) {
         self.sink.event(self.src, Event { kind, start, end });
     }
@@ -179,12 +232,33 @@ impl<S: EventSink> Scanner<'_, '_, S> {
             || self.prefixes.iter().any(|&(_, s, e)| self.slice((s, e)) == prefix)
     }
 
-    /// A start or empty-element tag at `self.pos` (on `<`).
+    /// A start or empty-element tag at `self.pos` (on `<`). Tags with more than [`MAX_ATTRS`] attributes
+    /// are outside the subset.
     fn tag(&mut self) -> Option<bool> {
         let start = self.pos;
         self.pos += 1;
         let name = self.name()?;
-        let mut attrs: Vec<(usize, usize)> = Vec::new();
+        // The usual shape, `<Name>` with an unprefixed name: no attribute to read.
+        if self.b.get(self.pos) == Some(&b'>') {
+            let qname = self.src.get(name.0..name.1)?;
+            if !qname.bytes().any(|c| c == b':') {
+                if self.open.len() >= MAX_DEPTH {
+                    return None;
+                }
+                self.pos += 1;
+                self.open.push(name);
+                self.sink.start_tag(self.src, start, self.pos, qname, false, Attrs::None, false);
+                return Some(false);
+            }
+        }
+        self.tag_rest(start, name)
+    }
+
+    /// The rest of a start or empty-element tag after its name: attributes, `>` or `/>`.
+    fn tag_rest(&mut self, start: usize, name: (usize, usize)) -> Option<bool> {
+        let mut attrs = [(0usize, 0usize); MAX_ATTRS];
+        let mut n_attrs = 0;
+        let mut value = (0, 0);
         let depth = self.open.len();
         let empty = loop {
             let had_space = self.spaces() > 0;
@@ -212,7 +286,7 @@ impl<S: EventSink> Scanner<'_, '_, S> {
                     let v = self.quoted()?;
                     check_chars(self.slice(v), true)?;
                     let key = self.slice(an);
-                    if attrs.iter().any(|&a| self.slice(a) == key) {
+                    if attrs.get(..n_attrs)?.iter().any(|&a| eq_bytes(self.slice(a), key)) {
                         return None;
                     }
                     if let Some(p) = key.strip_prefix(b"xmlns:") {
@@ -221,29 +295,46 @@ impl<S: EventSink> Scanner<'_, '_, S> {
                         }
                         self.prefixes.push((depth, an.0 + 6, an.1));
                     }
-                    attrs.push(an);
+                    *attrs.get_mut(n_attrs)? = an;
+                    n_attrs += 1;
+                    value = v;
                 }
             }
         };
+        let attrs = attrs.get(..n_attrs)?;
         // Prefixes of the element and its attributes must be declared (here or above).
         let qname = self.slice(name);
+        let prefixed = qname.contains(&b':');
         let prefix_ok = |q: &[u8]| match q.iter().position(|&c| c == b':') {
             Some(i) => self.declared(q.get(..i).unwrap_or_default()),
             None => true,
         };
-        if !prefix_ok(qname) || !attrs.iter().all(|&a| prefix_ok(self.slice(a))) {
+        if (prefixed && !prefix_ok(qname))
+            || (!attrs.is_empty() && !attrs.iter().all(|&a| prefix_ok(self.slice(a))))
+        {
             return None;
         }
-        let name_len = name.1 - name.0;
+        let shape = match attrs {
+            [] => Attrs::None,
+            [a] if eq_bytes(self.slice(*a), b"xmlns")
+                && !self.slice(value).iter().any(|&c| matches!(c, b'&' | b'\t' | b'\n' | b'\r')) =>
+            {
+                Attrs::Default(self.src.get(value.0..value.1)?)
+            }
+            _ => Attrs::Other,
+        };
+        let qname = self.src.get(name.0..name.1)?;
         if empty {
-            self.prefixes.retain(|&(d, _, _)| d < depth);
-            self.emit(EventKind::Empty { name_len }, start, self.pos);
+            if !self.prefixes.is_empty() {
+                self.prefixes.retain(|&(d, _, _)| d < depth);
+            }
+            self.sink.start_tag(self.src, start, self.pos, qname, prefixed, shape, true);
         } else {
             if self.open.len() >= MAX_DEPTH {
                 return None;
             }
             self.open.push(name);
-            self.emit(EventKind::Start { name_len }, start, self.pos);
+            self.sink.start_tag(self.src, start, self.pos, qname, prefixed, shape, false);
         }
         Some(empty)
     }
@@ -251,19 +342,24 @@ impl<S: EventSink> Scanner<'_, '_, S> {
     fn end_tag(&mut self) -> Option<()> {
         let start = self.pos;
         self.pos += 2;
-        let name = self.name()?;
+        // The name must be the open element's, followed by a character that cannot continue a name
+        // (the same as reading a name and comparing it).
+        let open = self.open.pop()?;
+        let len = open.1 - open.0;
+        if !eq_bytes(self.b.get(self.pos..self.pos + len)?, self.slice(open)) {
+            return None;
+        }
+        self.pos += len;
         self.spaces();
         if self.b.get(self.pos) != Some(&b'>') {
             return None;
         }
         self.pos += 1;
-        let open = self.open.pop()?;
-        if self.slice(open) != self.slice(name) {
-            return None;
-        }
         let depth = self.open.len();
-        self.prefixes.retain(|&(d, _, _)| d < depth);
-        self.emit(EventKind::End, start, self.pos);
+        if !self.prefixes.is_empty() {
+            self.prefixes.retain(|&(d, _, _)| d < depth);
+        }
+        self.sink.end_tag(self.src, start, self.pos);
         Some(())
     }
 
@@ -416,9 +512,9 @@ impl<S: EventSink> Scanner<'_, '_, S> {
                     }
                 },
                 _ => {
-                    let len = text_len(self.b.get(start..)?)?;
+                    let (len, refs) = text_len(self.b.get(start..)?)?;
                     self.pos = start + len;
-                    self.emit(EventKind::Text, start, self.pos);
+                    self.sink.text(self.src, start, self.pos, refs);
                 }
             }
         }
@@ -445,11 +541,14 @@ impl<S: EventSink> Scanner<'_, '_, S> {
 
 /// Scans `src`, passing its events to `sink`; `None` (with some events already passed) when `src` is not in
 /// the subset.
-pub(super) fn scan(src: &str, sink: &mut impl EventSink) -> Option<()> {
+pub(super) fn scan<'a>(src: &'a str, sink: &mut impl ScanSink<'a>) -> Option<()> {
     let mut s =
-        Scanner { src, b: src.as_bytes(), pos: 0, sink, open: Vec::with_capacity(16), prefixes: Vec::new() };
+        Scanner { src, b: src.as_bytes(), pos: 0, sink, open: Vec::with_capacity(32), prefixes: Vec::new() };
     s.run()
 }
+
+/// Attributes per tag in the subset (SyncML tags have none or one `xmlns`).
+const MAX_ATTRS: usize = 8;
 
 #[cfg(test)]
 mod tests {
@@ -517,12 +616,21 @@ mod tests {
     }
 
     proptest! {
-        /// The one-pass text scan is the `<` search plus the character check.
+        /// The one-pass text scan is the `<` search plus the character check, and it flags exactly the
+        /// text that `unescape` changes (conservatively: every reference or CR).
         #[test]
-        fn text_len_is_position_and_check(s in "[<>a&;#x0-9\\]\t\u{1}\u{fffe}\u{e9} ]{0,24}") {
+        fn text_len_is_position_and_check(s in "[<>a&;#x0-9\\]\t\r\n\u{1}\u{fffe}\u{e9} ]{0,24}") {
             let b = s.as_bytes();
             let want = b.iter().position(|&c| c == b'<').and_then(|n| check_chars(&b[..n], false).map(|()| n));
-            prop_assert_eq!(text_len(b), want);
+            let got = text_len(b);
+            prop_assert_eq!(got.map(|g| g.0), want);
+            if let Some((n, refs)) = got {
+                let text = &s[..n];
+                prop_assert_eq!(refs, text.contains(['&', '\r']));
+                if !refs {
+                    prop_assert_eq!(crate::xml::unescape(text, false), text);
+                }
+            }
         }
 
         #[test]

@@ -19,6 +19,7 @@
 use base64::Engine as _;
 
 use super::{Language, Profile, XmlStyle};
+use crate::wbxml::codepage::eq_bytes;
 use crate::wbxml::{self, Header, PublicId, global};
 
 fn is_c_space(b: u8) -> bool {
@@ -727,7 +728,16 @@ pub(super) fn wbxml_to_xml(bytes: &[u8], profile: &Profile) -> Option<String> {
 // ------------------------------------------------------------------------------------------------
 // XML → WBXML (`xml2wbxml -n`)
 
-struct XFrame {
+/// The default namespace in scope inside an element (after its own declarations).
+#[derive(Debug, Clone, Copy)]
+enum DefaultNs<'a> {
+    /// Known from the tags the scanner read (`None`: no default namespace, or undeclared with `xmlns=""`).
+    Known(Option<&'a str>),
+    /// Declared by attributes only [`crate::xml::Namespaces`] reads: ask it.
+    Ask,
+}
+
+struct XFrame<'a> {
     /// [`name_flags`] of the local name.
     flags: u8,
     /// Index of the tag byte in the body (its content bit is set when a child appears).
@@ -737,12 +747,15 @@ struct XFrame {
     first_type: First,
     is_first_meta: bool,
     is_first_type: bool,
-    /// For a first `Type`: its first child is a text run (captured in `type_text`).
-    type_text: Option<Vec<u8>>,
-    /// vObject `Data`: the CDATA buffer.
-    cdata: Option<Vec<u8>>,
+    /// For a first `Type` whose first child is a text run: the class of that run's raw text.
+    type_kind: Option<Kind>,
+    /// vObject `Data`: its text goes to `FastX::cdata` (at most one such element is open: an element
+    /// inside one leaves the fast path).
+    cdata: bool,
     /// The first child was a CDATA section.
     first_child_cdata: bool,
+    /// The default namespace for the children.
+    default_ns: DefaultNs<'a>,
 }
 
 struct FastX<'a, 'p> {
@@ -753,14 +766,16 @@ struct FastX<'a, 'p> {
     ns: crate::xml::Namespaces<'a>,
     body: Vec<u8>,
     page: u8,
-    stack: Vec<XFrame>,
+    stack: Vec<XFrame<'a>>,
     text: Vec<u8>,
+    /// The CDATA buffer of the open vObject `Data` (see [`XFrame::cdata`]).
+    cdata: Vec<u8>,
     /// The innermost element's text run.
     run: Run,
     level: usize,
     failed: bool,
     /// The last namespace URI resolved (address and length in the source text) and its page.
-    uri_cache: Option<((usize, usize), Option<u8>)>,
+    uri_cache: [Option<(&'a str, Option<u8>)>; 2],
 }
 
 impl<'a> FastX<'a, '_> {
@@ -841,9 +856,9 @@ impl<'a> FastX<'a, '_> {
         let text = std::mem::take(&mut self.text);
         if let Some(f) = self.stack.last_mut()
             && f.is_first_type
-            && f.type_text.is_none()
+            && f.type_kind.is_none()
         {
-            f.type_text = Some(text.clone());
+            f.type_kind = Some(classify(&text));
         }
         let keep = self.profile.keep_whitespace;
         if keep || !text.iter().all(|&b| is_c_space(b)) {
@@ -891,23 +906,44 @@ impl<'a> FastX<'a, '_> {
         grand.is_some_and(|g| g.flags == F_ADD_REPLACE).then_some(Kind::VObject)
     }
 
+    /// The default namespace the innermost element gives its children.
+    fn inherited_ns(&self) -> DefaultNs<'a> {
+        self.stack.last().map_or(DefaultNs::Known(None), |f| f.default_ns)
+    }
+
+    /// A start tag from [`crate::xml::visit`]: its attributes read here.
     fn start(&mut self, raw: &'a str, kind: crate::xml::EventKind, empty: bool) {
         self.flush_text();
         let name_len = match kind {
             crate::xml::EventKind::Start { name_len } | crate::xml::EventKind::Empty { name_len } => name_len,
             _ => 0,
         };
-        if raw.len() == name_len + 2 + usize::from(empty) {
+        let default_ns = if raw.len() == name_len + 2 + usize::from(empty) {
             // `<Name>` or `<Name/>`: no attributes.
             self.ns.push_none();
+            self.inherited_ns()
         } else {
             match default_xmlns(raw, kind, empty) {
-                Some(uri) => self.ns.push_default(uri),
-                None => self.ns.push_tag(raw, kind),
+                Some(uri) => {
+                    self.ns.push_default(uri);
+                    DefaultNs::Known(Some(uri).filter(|u| !u.is_empty()))
+                }
+                None => {
+                    self.ns.push_tag(raw, kind);
+                    DefaultNs::Ask
+                }
             }
-        }
+        };
         let (prefix, local) = crate::xml::split_qname(crate::xml::tag_name(raw, kind));
-        let uri = self.ns.resolve(prefix);
+        self.start_in(prefix, local, default_ns, empty);
+    }
+
+    /// A start tag whose namespace declarations are known; `prefix` and `local` are its name's parts.
+    fn start_in(&mut self, prefix: Option<&'a str>, local: &'a str, default_ns: DefaultNs<'a>, empty: bool) {
+        let uri: Option<&str> = match (prefix, default_ns) {
+            (None, DefaultNs::Known(u)) => u,
+            _ => self.ns.resolve(prefix),
+        };
         if self.level == 0 {
             self.lang = self.doctype_lang.or_else(|| match uri {
                 Some(u) => Language::from_root_namespace(u),
@@ -926,23 +962,33 @@ impl<'a> FastX<'a, '_> {
             self.failed = true;
             return;
         }
-        if self.stack.last().is_some_and(|f| f.cdata.is_some()) {
+        if self.stack.last().is_some_and(|f| f.cdata) {
             self.failed = true;
             return;
         }
-        let tok = match uri {
-            // The same URI string as the last element (the inherited default namespace): same page.
-            Some(u) if self.uri_cache.is_some_and(|(k, _)| k == (u.as_ptr() as usize, u.len())) => {
-                let page = self.uri_cache.and_then(|(_, p)| p);
-                lang.tag_token(page, local)
-            }
-            _ => {
+        // The page of a URI depends on the URI alone (the language is the document's): the last two URIs
+        // (SyncML and MetInf, typically) are kept with their pages.
+        let cached = uri.and_then(|u| {
+            self.uri_cache
+                .iter()
+                .flatten()
+                .find(|(k, _)| eq_bytes(k.as_bytes(), u.as_bytes()))
+                .map(|&(_, p)| p)
+        });
+        let tok = match cached {
+            Some(page) => lang.tag_token(page, local),
+            None => {
                 let (page, tok) = super::from_xml::resolve(lang, uri, local);
-                // Only URIs borrowed from the source text: their address stands for their content
-                // (an unescaped URI lives in a buffer whose address a later one may reuse).
+                // Only URIs borrowed from the source text live long enough to be kept.
                 let src = self.src.as_bytes().as_ptr_range();
-                self.uri_cache =
-                    uri.filter(|u| src.contains(&u.as_ptr())).map(|u| ((u.as_ptr() as usize, u.len()), page));
+                if let Some(u) = uri.filter(|u| src.contains(&u.as_ptr()))
+                    && let Some(u) = self
+                        .src
+                        .get(u.as_ptr() as usize - src.start as usize..)
+                        .and_then(|t| t.get(..u.len()))
+                {
+                    self.uri_cache = [Some((u, page)), self.uri_cache[0]];
+                }
                 tok
             }
         };
@@ -961,9 +1007,10 @@ impl<'a> FastX<'a, '_> {
             first_type: First::None,
             is_first_meta: false,
             is_first_type: false,
-            type_text: None,
-            cdata: None,
+            type_kind: None,
+            cdata: false,
             first_child_cdata: false,
+            default_ns,
         };
         if let Some(p) = self.stack.last_mut() {
             if flags == F_META && p.first_meta == First::None {
@@ -996,12 +1043,12 @@ impl<'a> FastX<'a, '_> {
             self.failed = true;
             return;
         };
-        if let Some(buf) = f.cdata
-            && !buf.is_empty()
-        {
+        if f.cdata && !self.cdata.is_empty() {
             self.body.push(global::OPAQUE);
-            crate::wbxml::MbUint32::new(u32::try_from(buf.len()).unwrap_or(u32::MAX)).write(&mut self.body);
-            self.body.extend_from_slice(&buf);
+            crate::wbxml::MbUint32::new(u32::try_from(self.cdata.len()).unwrap_or(u32::MAX))
+                .write(&mut self.body);
+            self.body.extend_from_slice(&self.cdata);
+            self.cdata.clear();
         }
         if f.has_child {
             self.body.push(global::END);
@@ -1009,7 +1056,7 @@ impl<'a> FastX<'a, '_> {
         if f.is_first_type
             && let Some(meta) = self.stack.last_mut()
         {
-            meta.first_type = First::Type(f.type_text.as_deref().map_or(Kind::Other, classify));
+            meta.first_type = First::Type(f.type_kind.unwrap_or(Kind::Other));
         }
         if f.is_first_meta
             && let Some(container) = self.stack.last_mut()
@@ -1021,16 +1068,17 @@ impl<'a> FastX<'a, '_> {
         }
     }
 
-    fn chars(&mut self, raw: &str) {
-        let decoded = crate::xml::unescape(raw, false);
+    /// Character data; `refs`: it may hold references or CRs (else it is its own unescaped text).
+    fn chars(&mut self, raw: &str, refs: bool) {
+        let decoded = if refs { crate::xml::unescape(raw, false) } else { std::borrow::Cow::Borrowed(raw) };
         let dt = self.data_type();
         let crlf = dt == Some(Kind::VObject);
-        let into_cdata =
-            dt.is_some() && self.stack.last().is_some_and(|f| f.cdata.is_some() || !f.first_child_cdata);
+        let into_cdata = dt.is_some() && self.stack.last().is_some_and(|f| f.cdata || !f.first_child_cdata);
         if into_cdata {
             self.mark_child();
             if let Some(f) = self.stack.last_mut() {
-                push_crlf(f.cdata.get_or_insert_with(Vec::new), decoded.as_bytes(), crlf);
+                f.cdata = true;
+                push_crlf(&mut self.cdata, decoded.as_bytes(), crlf);
             }
         } else {
             if self.run == Run::None {
@@ -1051,7 +1099,7 @@ impl<'a> FastX<'a, '_> {
     fn cdata_section(&mut self, raw: &str) {
         self.flush_text();
         let Some(top) = self.stack.last() else { return };
-        if top.cdata.is_some() {
+        if top.cdata {
             // Inside libwbxml's own vObject CDATA node: a nested CDATA, which libwbxml refuses.
             self.failed = true;
             return;
@@ -1089,6 +1137,11 @@ impl crate::xml::EventSink for FastX<'_, '_> {
         let raw = src.get(ev.start..ev.end).unwrap_or("");
         match ev.kind {
             K::Doctype => {
+                // The DOCTYPE libwbxml writes is compared as it is; any other is parsed.
+                if let Some(l) = Language::ALL.into_iter().find(|&l| is_plain_doctype(raw, l)) {
+                    self.doctype_lang = Some(l);
+                    return;
+                }
                 self.doctype_lang = crate::xml::doctype_of(raw).and_then(|d| {
                     d.public_id
                         .and_then(|p| Language::from_fpi(p.as_bytes()))
@@ -1098,9 +1151,71 @@ impl crate::xml::EventSink for FastX<'_, '_> {
             K::Start { .. } => self.start(raw, ev.kind, false),
             K::Empty { .. } => self.start(raw, ev.kind, true),
             K::End => self.end(),
-            K::Text if self.level > 0 => self.chars(raw),
+            K::Text if self.level > 0 => self.chars(raw, true),
             K::CData if self.level > 0 => self.cdata_section(raw),
             _ => {}
+        }
+    }
+}
+
+impl<'a> super::fast_xml::ScanSink<'a> for FastX<'a, '_> {
+    fn start_tag(
+        &mut self,
+        src: &'a str,
+        start: usize,
+        end: usize,
+        name: &'a str,
+        prefixed: bool,
+        attrs: super::fast_xml::Attrs<'a>,
+        empty: bool,
+    ) {
+        use super::fast_xml::Attrs;
+        if self.failed {
+            return;
+        }
+        if prefixed {
+            let name_len = name.len();
+            let kind = if empty {
+                crate::xml::EventKind::Empty { name_len }
+            } else {
+                crate::xml::EventKind::Start { name_len }
+            };
+            self.start(src.get(start..end).unwrap_or(""), kind, empty);
+            return;
+        }
+        self.flush_text();
+        let default_ns = match attrs {
+            Attrs::None => {
+                self.ns.push_none();
+                self.inherited_ns()
+            }
+            Attrs::Default(uri) => {
+                self.ns.push_default(uri);
+                DefaultNs::Known(Some(uri).filter(|u| !u.is_empty()))
+            }
+            Attrs::Other => {
+                let name_len = name.len();
+                let kind = if empty {
+                    crate::xml::EventKind::Empty { name_len }
+                } else {
+                    crate::xml::EventKind::Start { name_len }
+                };
+                self.ns.push_tag(src.get(start..end).unwrap_or(""), kind);
+                DefaultNs::Ask
+            }
+        };
+        self.start_in(None, name, default_ns, empty);
+    }
+
+    fn end_tag(&mut self, _src: &'a str, _start: usize, _end: usize) {
+        if !self.failed {
+            self.end();
+        }
+    }
+
+    fn text(&mut self, src: &'a str, start: usize, end: usize, refs: bool) {
+        if !self.failed && self.level > 0 {
+            self.chars(src.get(start..end).unwrap_or(""), refs);
         }
     }
 }
@@ -1121,6 +1236,16 @@ fn default_xmlns(raw: &str, kind: crate::xml::EventKind, empty: bool) -> Option<
         && v.as_bytes().last() == Some(&q)
         && !inner.bytes().any(|b| matches!(b, b'"' | b'\'' | b'&' | b'<' | b'\r' | b'\n' | b'\t'));
     plain.then_some(inner)
+}
+
+/// `raw` is `<!DOCTYPE root PUBLIC "fpi" "dtd">` of `lang`, as `wbxml2xml` writes it.
+fn is_plain_doctype(raw: &str, lang: Language) -> bool {
+    (|| {
+        let r = raw.strip_prefix("<!DOCTYPE ")?.strip_prefix(lang.root())?.strip_prefix(" PUBLIC \"")?;
+        let r = r.strip_prefix(lang.fpi())?.strip_prefix("\" \"")?.strip_prefix(lang.dtd())?;
+        (r == "\">").then_some(())
+    })()
+    .is_some()
 }
 
 /// Appends `s`, LF as CRLF when `crlf` (libwbxml's vObject line ends).
@@ -1150,15 +1275,16 @@ pub(super) fn xml_to_wbxml(src: &str, mode: crate::xml::Mode, profile: &Profile)
         profile,
         doctype_lang: None,
         lang: None,
-        ns: crate::xml::Namespaces::new(),
+        ns: crate::xml::Namespaces::with_capacity(32),
         body: Vec::with_capacity(src.len() / 2 + 16),
         page: 0,
-        stack: Vec::with_capacity(16),
+        stack: Vec::with_capacity(32),
         text: Vec::with_capacity(64),
+        cdata: Vec::new(),
         run: Run::None,
         level: 0,
         failed: false,
-        uri_cache: None,
+        uri_cache: [None; 2],
     };
     let mut f = fresh();
     if super::fast_xml::scan(src, &mut f).is_none() {
@@ -1250,6 +1376,26 @@ mod tests {
                         _ => assert!(t.is_none()),
                     }
                 }
+            }
+        }
+    }
+
+    /// The DOCTYPE shortcut gives what parsing the DOCTYPE gives, and only for the exact text.
+    #[test]
+    fn plain_doctype_is_the_parsed_one() {
+        for l in Language::ALL {
+            let d = format!("<!DOCTYPE {} PUBLIC \"{}\" \"{}\">", l.root(), l.fpi(), l.dtd());
+            let parsed = crate::xml::doctype_of(&d).and_then(|d| {
+                d.public_id
+                    .and_then(|p| Language::from_fpi(p.as_bytes()))
+                    .or_else(|| d.system_id.and_then(Language::from_dtd))
+            });
+            assert_eq!(parsed, Some(l), "{d}");
+            assert_eq!(Language::ALL.into_iter().find(|&m| is_plain_doctype(&d, m)), Some(l), "{d}");
+            for other in
+                [d.replace("PUBLIC", "SYSTEM"), d.replace("\">", "\" >"), d.replace(" PUBLIC", "  PUBLIC")]
+            {
+                assert!(!is_plain_doctype(&other, l), "{other}");
             }
         }
     }

@@ -270,15 +270,29 @@ pub fn syncml(data: &[u8]) {
     }
 }
 
+/// The `libwbxml` profile with and without kept white space: the profiles whose conversions have
+/// single-pass fast paths.
+fn libwbxml_profiles() -> [crate::syncml::tree::Profile; 2] {
+    use crate::syncml::tree::Profile;
+    [Profile::libwbxml(), Profile { keep_whitespace: true, ..Profile::libwbxml() }]
+}
+
 /// WBXML documents (WAP-192-WBXML): lossless at the token layer; what converts to the element tree
-/// converts back through the RTK WBXML and XML writers to the same tree.
+/// converts back through the RTK WBXML and XML writers to the same tree; the single-pass WBXML → XML
+/// conversion of the `libwbxml` profile answers what the token-stream conversion does.
 pub fn wbxml(data: &[u8]) {
     use crate::syncml::tree::{self, Profile};
     lossless(data, crate::wbxml::Document::decode_exact);
-    if let Ok(doc) = crate::wbxml::Document::decode_exact(data)
-        && let Ok(t) = tree::Document::from_wbxml(&doc)
+    let doc = crate::wbxml::Document::decode_exact(data);
+    if let Ok(doc) = &doc
+        && let Ok(t) = tree::Document::from_wbxml(doc)
     {
         tree_round_trips(&t, &Profile::rtk());
+    }
+    for p in libwbxml_profiles() {
+        let fast = tree::wbxml_bytes_to_xml(data, &p).ok();
+        let slow = doc.as_ref().ok().and_then(|d| tree::wbxml_to_xml(d, &p).ok());
+        assert_eq!(fast, slow, "WBXML → XML: the fast path and the token-stream path differ");
     }
 }
 
@@ -289,10 +303,19 @@ pub fn xml(data: &[u8]) {
     use crate::xml::{Document, Mode};
     for mode in [Mode::Strict, Mode::Lenient] {
         lossless(data, |b| Document::parse_bytes(b, mode));
-        if let Ok(doc) = Document::parse_bytes(data, mode)
-            && let Ok(t) = tree::Document::from_xml(&doc)
+        let doc = Document::parse_bytes(data, mode);
+        if let Ok(doc) = &doc
+            && let Ok(t) = tree::Document::from_xml(doc)
         {
             tree_round_trips(&t, &Profile::rtk());
+        }
+        // The single-pass XML → WBXML conversion answers what the tree conversion does.
+        if let Ok(text) = std::str::from_utf8(data) {
+            for p in libwbxml_profiles() {
+                let fast = tree::xml_text_to_wbxml(text, mode, &p).ok();
+                let slow = doc.as_ref().ok().and_then(|d| tree::xml_to_wbxml(d, &p).ok()).map(|w| w.encode());
+                assert_eq!(fast, slow, "XML → WBXML: the fast path and the tree path differ");
+            }
         }
     }
 }

@@ -304,6 +304,10 @@ pub enum ConvertError {
     /// character a WBXML string may hold): the XML would not be well-formed (XML 1.0 §2.2 `Char`).
     #[error("text contains U+{0:04X}, which XML 1.0 cannot carry")]
     NotXmlChar(u32),
+    /// An element name that is not an XML `Name` (a WBXML literal tag may be any string): the XML would
+    /// not be well-formed (XML 1.0 §2.3).
+    #[error("element name {0:?} is not an XML Name")]
+    NotXmlName(String),
     /// A bound that keeps the work linear was reached.
     #[error("more than {max} {what}")]
     TooMany {
@@ -374,11 +378,15 @@ impl Document {
     /// [`ConvertError::NotUtf8`] (libwbxml flavour with binary opaque data), [`ConvertError::TooDeep`],
     /// [`ConvertError::NotXmlChar`] (RTK flavour: text with a control character, which the tree can hold
     /// from WBXML but XML cannot; decision: refuse rather than write a document no parser accepts — found by
-    /// the `ddf` fuzz target).
+    /// the `ddf` fuzz target), [`ConvertError::NotXmlName`] (RTK flavour: a literal tag name from WBXML that
+    /// is not an XML `Name`; same decision, found by the fuzzing campaign on the `ddf` target).
     pub fn to_xml(&self, profile: &Profile) -> Result<String, ConvertError> {
         match profile.flavor {
             Flavor::Libwbxml => libwbxml::tree_to_xml(self, profile),
             Flavor::Rtk => {
+                if let Some(n) = first_non_xml_name(&self.root) {
+                    return Err(ConvertError::NotXmlName(n.to_owned()));
+                }
                 let x = to_xml::write(self, profile);
                 match x.chars().find(|&c| !crate::xml::is_xml_char(c)) {
                     Some(c) => Err(ConvertError::NotXmlChar(u32::from(c))),
@@ -387,6 +395,24 @@ impl Document {
             }
         }
     }
+}
+
+/// The first element name under `root` (nested documents included) that is not an XML `Name`.
+fn first_non_xml_name(root: &Element) -> Option<&str> {
+    let mut stack = vec![root];
+    while let Some(e) = stack.pop() {
+        if !crate::xml::is_name(&e.name) {
+            return Some(&e.name);
+        }
+        for c in &e.children {
+            match c {
+                Node::Element(x) => stack.push(x),
+                Node::Document(d) => stack.push(&d.root),
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 /// Converts an XML document to WBXML under `profile`.
@@ -470,6 +496,25 @@ mod tests {
 
     fn parse(s: &str) -> xml::Document {
         xml::Document::parse(s, xml::Mode::Strict).unwrap()
+    }
+
+    /// A tree the XML writer cannot write: text with a control character, an element name (a WBXML
+    /// literal tag) that is not an XML `Name` anywhere in the tree, nested documents included.
+    #[test]
+    fn rtk_xml_writer_refuses_what_xml_cannot_carry() {
+        let p = Profile::rtk();
+        let mut d =
+            Document::from_xml(&parse("<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr/></SyncML>")).unwrap();
+        assert!(d.to_xml(&p).is_ok());
+        let mut bad = d.clone();
+        bad.root.children.push(Node::Text("a\u{1}".into()));
+        assert!(matches!(bad.to_xml(&p), Err(ConvertError::NotXmlChar(1))));
+        let mut inner = d.clone();
+        inner.root.children.push(Node::Element(Element::new(Namespace::SyncMl, "-//OMA//DTD 1.2//EN")));
+        d.root.children.push(Node::Document(Box::new(inner)));
+        let e = d.to_xml(&p).unwrap_err();
+        assert!(matches!(&e, ConvertError::NotXmlName(n) if n == "-//OMA//DTD 1.2//EN"), "{e:?}");
+        assert_eq!(e.to_string(), "element name \"-//OMA//DTD 1.2//EN\" is not an XML Name");
     }
 
     /// omadm.md §2.5: `<Meta><Format xmlns="syncml:metinf">b64</Format><Type …>syncml:auth-basic</Type></Meta>`

@@ -10,6 +10,9 @@
 //! - **Floor.** The same clients send the same request bodies, in the same number of round trips, to a
 //!   handler that reads the body and answers with as many bytes as the DM server answered (told by an
 //!   `x-len` header): what HTTP on loopback costs without DM.
+//! - **CPU.** Both phases also report the CPU time of the process per session (clients and server, every
+//!   thread): with the clients and the server sharing the cores, the floor's CPU per session over the DM
+//!   phase's is the ratio the two can reach at best, and their difference is what DM adds to a session.
 //! - **Idle sessions.** [`BenchConfig::idle_sessions`] devices each send an authenticated package 1 and
 //!   stop (an operation is queued, so each session stays open waiting for the statuses); resident memory
 //!   (`/proc/self/statm`) is read before and after.
@@ -95,6 +98,9 @@ pub struct Throughput {
     pub p50_ms: f64,
     /// 99th percentile session latency in milliseconds.
     pub p99_ms: f64,
+    /// CPU time of this process (simulated clients and server together, every thread) per session, in
+    /// microseconds: what a session costs whatever the number of cores.
+    pub cpu_us_per_session: f64,
 }
 
 /// What [`run`] measured.
@@ -112,6 +118,10 @@ pub struct BenchReport {
     pub floor: Throughput,
     /// `dm.sessions_per_s / floor.sessions_per_s`.
     pub ratio: f64,
+    /// `floor.cpu_us_per_session / dm.cpu_us_per_session`: the ratio the two would have on a machine
+    /// where both are CPU-bound (as on two loopback cores); the DM work per session beyond HTTP is
+    /// `dm.cpu_us_per_session - floor.cpu_us_per_session`.
+    pub cpu_ratio: f64,
     /// Idle sessions opened.
     pub idle_sessions: usize,
     /// Resident bytes before opening them.
@@ -236,6 +246,18 @@ fn record(id: &str) -> DeviceRecord {
         client: Credentials::new(AuthScheme::Md5, "dev", PASSWORD.as_bytes(), NONCE.to_vec()),
         server: None,
     }
+}
+
+/// CPU seconds this process has used, user and system, every thread (Linux `/proc/self/stat`; 0
+/// elsewhere). Decision: 100 clock ticks per second (`CLK_TCK` on every Linux target this runs on); the
+/// phases last seconds, so the 10 ms tick is fine.
+#[must_use]
+pub fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name may hold spaces: the fields counted after its closing parenthesis (state is 3rd).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest.split_whitespace().skip(11).take(2).filter_map(|v| v.parse().ok()).collect();
+    f.iter().sum::<u64>() as f64 / 100.0
 }
 
 /// Resident set size of this process in bytes (Linux `/proc/self/statm`; 0 elsewhere).
@@ -381,16 +403,18 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-fn throughput(mut lat: Vec<Duration>, round_trips: usize, wall: Duration) -> Throughput {
+fn throughput(mut lat: Vec<Duration>, round_trips: usize, wall: Duration, cpu: f64) -> Throughput {
     lat.sort_unstable();
     let seconds = wall.as_secs_f64();
+    let n = lat.len();
     Throughput {
-        sessions: lat.len(),
+        sessions: n,
         round_trips,
         seconds,
-        sessions_per_s: if seconds > 0.0 { lat.len() as f64 / seconds } else { 0.0 },
+        sessions_per_s: if seconds > 0.0 { n as f64 / seconds } else { 0.0 },
         p50_ms: percentile(&lat, 0.5),
         p99_ms: percentile(&lat, 0.99),
+        cpu_us_per_session: if n > 0 { cpu * 1e6 / n as f64 } else { 0.0 },
     }
 }
 
@@ -402,7 +426,7 @@ async fn dm_phase(
 ) -> BenchResult<(Throughput, Vec<(usize, usize)>)> {
     let url = h.url();
     let templates = Arc::new(Templates::new(&url, &wire)?);
-    let started = Instant::now();
+    let (started, cpu0) = (Instant::now(), cpu_seconds());
     let mut tasks = Vec::new();
     for k in 0..c.clients {
         let url = url.clone();
@@ -430,7 +454,7 @@ async fn dm_phase(
     }
     let wall = started.elapsed();
     let trips = lat.len() * sizes.len();
-    Ok((throughput(lat, trips, wall), sizes))
+    Ok((throughput(lat, trips, wall, cpu_seconds() - cpu0), sizes))
 }
 
 /// A do-nothing HTTP handler: reads the body, answers `x-len` bytes.
@@ -467,7 +491,7 @@ async fn floor_server() -> BenchResult<(SocketAddr, tokio::task::JoinHandle<()>)
 /// runs its `sessions_per_client` sessions and goes on until `floor_min` has passed.
 async fn floor_phase(c: &BenchConfig, sizes: &[(usize, usize)], ct: &'static str) -> BenchResult<Throughput> {
     let (addr, server) = floor_server().await?;
-    let started = Instant::now();
+    let (started, cpu0) = (Instant::now(), cpu_seconds());
     let mut tasks = Vec::new();
     for _ in 0..c.clients {
         let sizes = sizes.to_vec();
@@ -496,7 +520,7 @@ async fn floor_phase(c: &BenchConfig, sizes: &[(usize, usize)], ct: &'static str
     let wall = started.elapsed();
     server.abort();
     let trips = lat.len() * sizes.len();
-    Ok(throughput(lat, trips, wall))
+    Ok(throughput(lat, trips, wall, cpu_seconds() - cpu0))
 }
 
 /// Opens `n` idle sessions (devices `first..first + n`); returns resident bytes before and after.
@@ -582,6 +606,8 @@ pub async fn run(c: &BenchConfig, data_dir: &Path) -> BenchResult<BenchReport> {
     };
     h.shutdown().await;
     let ratio = if floor.sessions_per_s > 0.0 { dm.sessions_per_s / floor.sessions_per_s } else { 0.0 };
+    let cpu_ratio =
+        if dm.cpu_us_per_session > 0.0 { floor.cpu_us_per_session / dm.cpu_us_per_session } else { 0.0 };
     Ok(BenchReport {
         clients: c.clients,
         encoding: if c.wbxml { "wbxml" } else { "xml" },
@@ -589,6 +615,7 @@ pub async fn run(c: &BenchConfig, data_dir: &Path) -> BenchResult<BenchReport> {
         dm,
         floor,
         ratio,
+        cpu_ratio,
         idle_sessions: c.idle_sessions,
         rss_before,
         rss_after,
@@ -618,6 +645,21 @@ mod tests {
         assert_eq!(r.body_sizes.len(), 2);
         assert!(r.dm.p50_ms <= r.dm.p99_ms);
         assert!(r.ratio > 0.0);
+        // Some CPU was counted for the DM phase (ticks are 10 ms: the floor's share may round to 0).
+        assert!(r.dm.cpu_us_per_session > 0.0, "{r:?}");
+    }
+
+    /// The CPU clock moves with work done by this process.
+    #[test]
+    fn cpu_seconds_counts_this_process() {
+        let a = cpu_seconds();
+        let until = Instant::now() + Duration::from_millis(120);
+        let mut x = 0u64;
+        while Instant::now() < until {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        let b = cpu_seconds();
+        assert!(b - a >= 0.05 && b - a < 5.0, "{a} → {b}");
     }
 
     #[test]

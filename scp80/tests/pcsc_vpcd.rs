@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use m2msim_codec::ota::Tar;
 use m2msim_scp80::RustCryptoProvider;
-use m2msim_scp80::keys::Keysets;
 use m2msim_scp80::peerfuzz::link::PcscCard;
 use m2msim_scp80::peerfuzz::{FuzzConfig, Fuzzer};
 use m2msim_scp80::terminal::CardLink as _;
@@ -25,19 +24,6 @@ use m2msim_scp80::uicc::server::{self, SharedCard};
 const VPCD: &str = "127.0.0.1:35963";
 /// The PC/SC name of that reader contains this.
 const READER: &str = "Virtual PCD 00 00";
-
-/// The example profile's keysets, in the key file format.
-const KEYS: &str = r#"
-[[keyset]]
-kvn = 1
-kic = { algorithm = "3des2", key = "300102030405060708090a0b0c0d0e0f" }
-kid = { algorithm = "3des2-mac", key = "301102030405060708090a0b0c0d0e0f" }
-
-[[keyset]]
-kvn = 2
-kic = { algorithm = "aes", key = "000102030405060708090a0b0c0d0e0f" }
-kid = { algorithm = "aes-cmac", key = "101112131415161718191a1b1c1d1e1f" }
-"#;
 
 fn tar(s: &str) -> Tar {
     let b = hex::decode(s).unwrap();
@@ -104,7 +90,7 @@ fn tar_scan_keyset_scan_and_mutations_over_pcsc() {
     let r = link.transmit(&[0x00, 0xA4, 0x00, 0x04, 0x02, 0x3F, 0x00]);
     assert!(r.len() >= 2 && matches!(r[r.len() - 2], 0x90 | 0x61), "{r:02X?}");
 
-    let keys = Keysets::from_toml(KEYS, &RustCryptoProvider).unwrap();
+    let keys = CardProfile::example().unwrap().keysets(&RustCryptoProvider).unwrap();
     let config = FuzzConfig {
         seed: 5,
         mutations: 40,

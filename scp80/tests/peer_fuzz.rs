@@ -8,24 +8,10 @@ use std::time::Duration;
 
 use m2msim_codec::ota::Tar;
 use m2msim_scp80::RustCryptoProvider;
-use m2msim_scp80::keys::Keysets;
 use m2msim_scp80::peerfuzz::{FuzzConfig, FuzzReport, Fuzzer, TcpCard};
 use m2msim_scp80::uicc::Uicc;
 use m2msim_scp80::uicc::profile::{CardProfile, EXAMPLE_PROFILE};
 use m2msim_scp80::uicc::server::{self, Protocol, SharedCard};
-
-/// The example profile's keysets, in the key file format.
-const KEYS: &str = r#"
-[[keyset]]
-kvn = 1
-kic = { algorithm = "3des2", key = "3001020304050607 08090a0b0c0d0e0f" }
-kid = { algorithm = "3des2-mac", key = "3011020304050607 08090a0b0c0d0e0f" }
-
-[[keyset]]
-kvn = 2
-kic = { algorithm = "aes", key = "000102030405060708090a0b0c0d0e0f" }
-kid = { algorithm = "aes-cmac", key = "101112131415161718191a1b1c1d1e1f" }
-"#;
 
 /// The example card plus an RFM application whose MSL asks only a CC (02).
 fn profile() -> String {
@@ -60,7 +46,7 @@ fn tar(s: &str) -> Tar {
 fn scans_probes_and_mutations_against_the_simulated_card() {
     let addr = serve_card();
     let link = TcpCard::connect(&addr, Duration::from_secs(5)).unwrap();
-    let keys = Keysets::from_toml(KEYS, &RustCryptoProvider).unwrap();
+    let keys = CardProfile::example().unwrap().keysets(&RustCryptoProvider).unwrap();
     let config = FuzzConfig { seed: 3, mutations: 160, ..FuzzConfig::default() };
     let mut f = Fuzzer::new(link, Some(keys), config, &addr);
 

@@ -662,6 +662,15 @@ impl CardProfile {
     pub fn example() -> Result<Self, ProfileError> {
         Self::from_toml(EXAMPLE_PROFILE)
     }
+
+    /// The card's OTA keysets (`[[ota.keyset]]`) under `provider`: the keys a sending entity needs for
+    /// this card (TS 102 225 §5.1 KIc/KID by KVN), the same the card itself loads.
+    ///
+    /// # Errors
+    /// [`ProfileError`] for a keyset the key file format refuses.
+    pub fn keysets(&self, provider: &dyn SecurityProvider) -> Result<Keysets, ProfileError> {
+        build_keysets(&self.ota.keyset, provider)
+    }
 }
 
 fn line_of(text: &str, offset: usize) -> usize {

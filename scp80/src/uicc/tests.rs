@@ -587,3 +587,17 @@ fn truncated_profiles_never_panic() {
     // Cut inside the pins table, nothing builds; cut between files, a smaller card does.
     assert!(accepted > 0 && accepted < text.len());
 }
+
+/// The profile's keysets for a sender: the example card's KVN 1 and KVN 2 (AES, by its KIc nibble); a
+/// keyset the key file format refuses is an error. (`tests/peer_fuzz.rs` secures packets with them.)
+#[test]
+fn profile_keysets_are_the_cards() {
+    let p = CardProfile::example().unwrap();
+    let keys = p.keysets(&crate::RustCryptoProvider).unwrap();
+    let kvns: Vec<u8> = keys.iter().map(|k| k.kvn().get()).collect();
+    assert_eq!(kvns, [1, 2]);
+    assert_eq!(keys.get(crate::keys::Kvn::new(2).unwrap()).unwrap().kic_byte() & 0x0F, 0x02);
+    let mut bad = p.clone();
+    bad.ota.keyset[0].insert("kvn".into(), toml::Value::Integer(99));
+    assert!(bad.keysets(&crate::RustCryptoProvider).is_err());
+}

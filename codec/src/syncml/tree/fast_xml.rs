@@ -152,9 +152,7 @@ pub(super) trait ScanSink<'a>: EventSink {
         empty: bool,
     ) {
         let _ = (prefixed, attrs);
-        let name_len = name.len();
-        let kind = if empty { EventKind::Empty { name_len } } else { EventKind::Start { name_len } };
-        self.event(src, Event { kind, start, end });
+        self.event(src, Event { kind: tag_kind(name.len(), empty), start, end });
     }
 
     /// An end tag at `start..end` (its name matched the open element's).
@@ -545,6 +543,11 @@ pub(super) fn scan<'a>(src: &'a str, sink: &mut impl ScanSink<'a>) -> Option<()>
     let mut s =
         Scanner { src, b: src.as_bytes(), pos: 0, sink, open: Vec::with_capacity(32), prefixes: Vec::new() };
     s.run()
+}
+
+/// The event kind of a start (`empty` false) or empty-element tag.
+pub(super) const fn tag_kind(name_len: usize, empty: bool) -> EventKind {
+    if empty { EventKind::Empty { name_len } } else { EventKind::Start { name_len } }
 }
 
 /// Attributes per tag in the subset (SyncML tags have none or one `xmlns`).

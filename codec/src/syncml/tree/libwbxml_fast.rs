@@ -1179,13 +1179,8 @@ impl<'a> super::fast_xml::ScanSink<'a> for FastX<'a, '_> {
         if self.failed {
             return;
         }
+        let kind = super::fast_xml::tag_kind(name.len(), empty);
         if prefixed {
-            let name_len = name.len();
-            let kind = if empty {
-                crate::xml::EventKind::Empty { name_len }
-            } else {
-                crate::xml::EventKind::Start { name_len }
-            };
             self.start(src.get(start..end).unwrap_or(""), kind, empty);
             return;
         }
@@ -1200,12 +1195,6 @@ impl<'a> super::fast_xml::ScanSink<'a> for FastX<'a, '_> {
                 DefaultNs::Known(Some(uri).filter(|u| !u.is_empty()))
             }
             Attrs::Other => {
-                let name_len = name.len();
-                let kind = if empty {
-                    crate::xml::EventKind::Empty { name_len }
-                } else {
-                    crate::xml::EventKind::Start { name_len }
-                };
                 self.ns.push_tag(src.get(start..end).unwrap_or(""), kind);
                 DefaultNs::Ask
             }

@@ -340,7 +340,6 @@ fn tree_round_trips(t: &crate::syncml::tree::Document, profile: &crate::syncml::
     }
 }
 
-/// The tree with adjacent text nodes joined.
 /// The tree as a writer that drops ignorable white space writes it: blank texts (empty ones included) in an
 /// element that has child elements removed.
 fn without_ignorable_space(d: &crate::syncml::tree::Document) -> crate::syncml::tree::Document {
@@ -363,6 +362,9 @@ fn without_ignorable_space(d: &crate::syncml::tree::Document) -> crate::syncml::
     crate::syncml::tree::Document { language: d.language, root: element(&d.root) }
 }
 
+/// The tree as XML can carry it: adjacent text nodes joined, empty ones dropped (XML has no boundary
+/// between adjacent character data and no empty text node; the model's decision that an empty text is
+/// not significant, see `syncml::model::decode::canon`).
 fn merged_text(d: &crate::syncml::tree::Document) -> crate::syncml::tree::Document {
     use crate::syncml::tree::{Element, Node};
     fn element(e: &Element) -> Element {
@@ -376,6 +378,7 @@ fn merged_text(d: &crate::syncml::tree::Document) -> crate::syncml::tree::Docume
                 (_, other) => out.children.push(other.clone()),
             }
         }
+        out.children.retain(|c| !matches!(c, Node::Text(t) if t.is_empty()));
         out
     }
     crate::syncml::tree::Document { language: d.language, root: element(&d.root) }

@@ -5,7 +5,7 @@
 //!    target/release/examples/wbxml_convert_loop w2x 100`
 //!
 //! Arguments: `w2x` (WBXML → XML), `x2w` (XML → WBXML) or `both`, then the number of rounds over the 16
-//! packets. Prints the number of messages converted and the output bytes (so the work is not optimised out).
+//! packets, then `rtk` for the RTK profile (default: libwbxml). Prints the number of messages converted and the output bytes (so the work is not optimised out).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // example code over known-good corpus files
 
@@ -54,7 +54,7 @@ fn main() {
     let dir = args.next().unwrap_or_else(|| "both".into());
     let rounds: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100);
     let wbxml_in = packets();
-    let p = Profile::libwbxml();
+    let p = if args.next().as_deref() == Some("rtk") { Profile::rtk() } else { Profile::libwbxml() };
     let xml_in: Vec<String> =
         wbxml_in.iter().map(|w| tree::wbxml_bytes_to_xml(w, &p).expect("convert")).collect();
     if dir == "w2x" || dir == "both" {

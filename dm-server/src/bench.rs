@@ -645,8 +645,14 @@ mod tests {
         assert_eq!(r.body_sizes.len(), 2);
         assert!(r.dm.p50_ms <= r.dm.p99_ms);
         assert!(r.ratio > 0.0);
-        // Some CPU was counted for the DM phase (ticks are 10 ms: the floor's share may round to 0).
-        assert!(r.dm.cpu_us_per_session > 0.0, "{r:?}");
+        // The CPU ratio is the floor's CPU per session over the DM phase's (a run this small may take less
+        // than one 10-ms tick: then both are 0; the clock itself is tested below).
+        let want = if r.dm.cpu_us_per_session > 0.0 {
+            r.floor.cpu_us_per_session / r.dm.cpu_us_per_session
+        } else {
+            0.0
+        };
+        assert!((r.cpu_ratio - want).abs() < 1e-12, "{r:?}");
     }
 
     /// The CPU clock moves with work done by this process.

@@ -349,47 +349,54 @@ fn tree_round_trips(t: &crate::syncml::tree::Document, profile: &crate::syncml::
     }
 }
 
-/// The tree as a writer that drops ignorable white space writes it: blank texts (empty ones included) in an
-/// element that has child elements removed.
-fn without_ignorable_space(d: &crate::syncml::tree::Document) -> crate::syncml::tree::Document {
+/// `d` with `f` applied to the child list of every element (nested documents included).
+fn rewrite(
+    d: &crate::syncml::tree::Document,
+    f: fn(Vec<crate::syncml::tree::Node>) -> Vec<crate::syncml::tree::Node>,
+) -> crate::syncml::tree::Document {
     use crate::syncml::tree::{Element, Node};
-    fn element(e: &Element) -> Element {
-        let mixed = e.children.iter().any(|c| matches!(c, Node::Element(_) | Node::Document(_)));
-        let blank = |t: &str| t.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+    fn element(e: &Element, f: fn(Vec<Node>) -> Vec<Node>) -> Element {
         let children = e
             .children
             .iter()
-            .filter(|c| !(mixed && matches!(c, Node::Text(t) | Node::CData(t) if blank(t))))
             .map(|c| match c {
-                Node::Element(x) => Node::Element(element(x)),
-                Node::Document(x) => Node::Document(Box::new(without_ignorable_space(x))),
+                Node::Element(x) => Node::Element(element(x, f)),
+                Node::Document(x) => Node::Document(Box::new(rewrite(x, f))),
                 other => other.clone(),
             })
             .collect();
-        Element { ns: e.ns, name: e.name.clone(), children }
+        Element { ns: e.ns, name: e.name.clone(), children: f(children) }
     }
-    crate::syncml::tree::Document { language: d.language, root: element(&d.root) }
+    crate::syncml::tree::Document { language: d.language, root: element(&d.root, f) }
+}
+
+/// The tree as a writer that drops ignorable white space writes it: blank texts (empty ones included) in an
+/// element that has child elements removed.
+fn without_ignorable_space(d: &crate::syncml::tree::Document) -> crate::syncml::tree::Document {
+    use crate::syncml::tree::Node;
+    rewrite(d, |mut nodes| {
+        if nodes.iter().any(|c| matches!(c, Node::Element(_) | Node::Document(_))) {
+            let blank = |t: &str| t.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+            nodes.retain(|c| !matches!(c, Node::Text(t) | Node::CData(t) if blank(t)));
+        }
+        nodes
+    })
 }
 
 /// The tree as the WBXML token reader gives it back: CDATA sections as text (WBXML has no CDATA: the writer
 /// writes an inline string), empty text nodes dropped (not significant).
 fn wbxml_form(d: &crate::syncml::tree::Document) -> crate::syncml::tree::Document {
-    use crate::syncml::tree::{Element, Node};
-    fn element(e: &Element) -> Element {
-        let children = e
-            .children
-            .iter()
+    use crate::syncml::tree::Node;
+    rewrite(d, |nodes| {
+        nodes
+            .into_iter()
             .filter(|c| !matches!(c, Node::Text(t) | Node::CData(t) if t.is_empty()))
             .map(|c| match c {
-                Node::Element(x) => Node::Element(element(x)),
-                Node::Document(x) => Node::Document(Box::new(wbxml_form(x))),
-                Node::CData(t) => Node::Text(t.clone()),
-                other => other.clone(),
+                Node::CData(t) => Node::Text(t),
+                other => other,
             })
-            .collect();
-        Element { ns: e.ns, name: e.name.clone(), children }
-    }
-    crate::syncml::tree::Document { language: d.language, root: element(&d.root) }
+            .collect()
+    })
 }
 
 /// The tree as XML can carry it: opaque data as the text the writer gives it (UTF-8 as it is, other bytes
@@ -397,34 +404,26 @@ fn wbxml_form(d: &crate::syncml::tree::Document) -> crate::syncml::tree::Documen
 /// between adjacent character data and no empty text node; the model's decision that an empty text is
 /// not significant, see `syncml::model::decode::canon`).
 fn merged_text(d: &crate::syncml::tree::Document) -> crate::syncml::tree::Document {
-    use crate::syncml::tree::{Element, Node};
+    use crate::syncml::tree::Node;
     use base64::Engine as _;
-    fn element(e: &Element) -> Element {
-        let mut out =
-            Element { ns: e.ns, name: e.name.clone(), children: Vec::with_capacity(e.children.len()) };
-        for c in &e.children {
-            let as_text;
+    rewrite(d, |nodes| {
+        let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
+        for c in nodes {
             let c = match c {
-                Node::Opaque(b) => {
-                    as_text = Node::Text(
-                        String::from_utf8(b.clone())
-                            .unwrap_or_else(|_| base64::engine::general_purpose::STANDARD.encode(b)),
-                    );
-                    &as_text
-                }
+                Node::Opaque(b) => Node::Text(
+                    String::from_utf8(b)
+                        .unwrap_or_else(|e| base64::engine::general_purpose::STANDARD.encode(e.as_bytes())),
+                ),
                 other => other,
             };
-            match (out.children.last_mut(), c) {
-                (Some(Node::Text(a)), Node::Text(b)) => a.push_str(b),
-                (_, Node::Element(x)) => out.children.push(Node::Element(element(x))),
-                (_, Node::Document(x)) => out.children.push(Node::Document(Box::new(merged_text(x)))),
-                (_, other) => out.children.push(other.clone()),
+            match (out.last_mut(), c) {
+                (Some(Node::Text(a)), Node::Text(b)) => a.push_str(&b),
+                (_, other) => out.push(other),
             }
         }
-        out.children.retain(|c| !matches!(c, Node::Text(t) if t.is_empty()));
+        out.retain(|c| !matches!(c, Node::Text(t) if t.is_empty()));
         out
-    }
-    crate::syncml::tree::Document { language: d.language, root: element(&d.root) }
+    })
 }
 
 /// DDF / TNDS documents (OMA-TS-DM_TND, XML or WBXML by the first byte, strict and lenient): what decodes
